@@ -1,0 +1,1 @@
+"""The support bot: conversation, answers, handoff, HTTP API and command line."""

@@ -1,0 +1,190 @@
+"""The ``pasokh`` command line: index, search, ask, setup.
+
+Heavy libraries (torch, sentence-transformers, FAISS) are imported inside the
+subcommand that needs them, so ``pasokh --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_BUILD_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NO_INDEX = 3
+
+logger = logging.getLogger("pasokh")
+
+
+def _settings(args: argparse.Namespace):
+    """Settings from the environment, overridden by the flags given on the command line."""
+    from indexer.settings import Settings  # noqa: PLC0415
+
+    overrides = {}
+    for flag in ("kb", "index", "model"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[flag] = value
+    return Settings(**overrides)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    """Build or update the index of the KB folder."""
+    from indexer.build import BuildError, build_from_kb  # noqa: PLC0415
+    from indexer.embedding import make_embedder  # noqa: PLC0415
+
+    settings = _settings(args)
+    try:
+        report = build_from_kb(
+            settings.kb,
+            make_embedder(settings),
+            settings.index,
+            skip_invalid=args.skip_invalid,
+            section_max_chars=settings.section_max_chars,
+            batch_size=settings.embed_batch_size,
+        )
+    except BuildError as exc:
+        print(f"pasokh index: {len(exc.problems)} problem(s); the index was not changed:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        if any("no valid articles" not in p.reason for p in exc.problems):
+            print("Fix the files above, or pass --skip-invalid to index the rest.", file=sys.stderr)
+        return EXIT_BUILD_FAILED
+    except FileNotFoundError as exc:
+        print(f"pasokh index: {exc}", file=sys.stderr)
+        return EXIT_BUILD_FAILED
+    except RuntimeError as exc:  # another build holds the lock
+        print(f"pasokh index: {exc}", file=sys.stderr)
+        return EXIT_BUILD_FAILED
+    for problem in report.skipped:
+        print(f"skipped {problem}", file=sys.stderr)
+    print(report.summary())
+    return EXIT_OK
+
+
+def _load_searcher(args: argparse.Namespace):
+    """Load the index and the matching embedder, or explain why not."""
+    from indexer.embedding import make_embedder  # noqa: PLC0415
+    from indexer.retrieval import HybridSearcher  # noqa: PLC0415
+    from indexer.store import load_index  # noqa: PLC0415
+
+    settings = _settings(args)
+    embedder = make_embedder(settings)
+    index = load_index(settings.index, expect_model=embedder.name)
+    return HybridSearcher(index, embedder, dense_weight=settings.dense_weight)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    """Print the best-matching articles and sections."""
+    from indexer.textnorm import normalize  # noqa: PLC0415
+
+    if not normalize(args.query):
+        print("pasokh search: the query is empty", file=sys.stderr)
+        return EXIT_USAGE
+    searcher = _load_searcher(args)
+    hits = searcher.search(args.query, k=args.k, mode=args.mode)
+    if args.json:
+        from bot.answer import hit_json  # noqa: PLC0415
+
+        print(json.dumps({"query": args.query, "results": [hit_json(h) for h in hits]}, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    if not hits:
+        print("no matching article")
+    for rank, hit in enumerate(hits, 1):
+        heading = " > ".join(hit.section.heading_path)
+        print(f"{rank}. [{hit.score:.3f}] {hit.article.title}  ({hit.article.id}, {hit.article.lang})")
+        print(f"   {heading}")
+        snippet = hit.section.text.replace("\n", " ")
+        print(f"   {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
+    return EXIT_OK
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one message from the best section."""
+    from bot.answer import answer  # noqa: PLC0415
+    from indexer.textnorm import normalize  # noqa: PLC0415
+
+    if not normalize(args.question):
+        print("pasokh ask: the question is empty", file=sys.stderr)
+        return EXIT_USAGE
+    reply = answer(_load_searcher(args), args.question)
+    if args.json:
+        print(json.dumps(reply, ensure_ascii=False, indent=1))
+    else:
+        print(reply["reply"])
+    return EXIT_OK
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    """Convert the bundled model once (so the first index build does not pay for it)."""
+    from indexer.embedding import make_embedder  # noqa: PLC0415
+
+    embedder = make_embedder(_settings(args))
+    path = embedder.model_path() if hasattr(embedder, "model_path") else embedder.name
+    print(f"embedding model ready: {path}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="pasokh", description="Bilingual (fa/en) support bot and KB search.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, kb: bool = False) -> None:
+        p.add_argument("--index", type=Path, help="index folder (default: $PASOKH_INDEX or var/index)")
+        p.add_argument("--model", help="embedding model (default: $PASOKH_MODEL or the bundled e5)")
+        if kb:
+            p.add_argument("--kb", type=Path, help="KB folder (default: $PASOKH_KB or kb/articles)")
+
+    p = sub.add_parser("index", help="build or update the index of a KB folder")
+    common(p, kb=True)
+    p.add_argument("--skip-invalid", action="store_true", help="index the valid articles and list the invalid ones")
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("search", help="print the best-matching articles and sections")
+    common(p)
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, choices=range(1, 51), metavar="K", help="results (1-50, default 5)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--json", action="store_true", help="print JSON like GET /v1/search")
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("ask", help="answer one message in the terminal")
+    common(p)
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the same object as POST /v1/chat")
+    p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("setup", help="prepare the bundled embedding model (one-time conversion)")
+    common(p)
+    p.set_defaults(func=_cmd_setup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pasokh`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from indexer.store import IndexMismatchError, IndexNotFoundError  # noqa: PLC0415
+
+    try:
+        return args.func(args)
+    except (IndexNotFoundError, IndexMismatchError) as exc:
+        print(f"pasokh {args.command}: {exc}", file=sys.stderr)
+        return EXIT_NO_INDEX
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

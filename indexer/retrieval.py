@@ -1,0 +1,118 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) evidence fused at article level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.articles import Article
+from indexer.chunking import Section
+from indexer.embedding import Embedder
+from indexer.store import IndexData
+
+MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One article found for a query, with the section that answers best."""
+
+    article: Article
+    section: Section
+    score: float
+    dense: float
+    lexical: float
+
+
+class HybridSearcher:
+    """Searches one loaded index; cheap to build, holds no model of its own."""
+
+    def __init__(self, index: IndexData, embedder: Embedder, *, dense_weight: float = 0.6, depth: int = 50) -> None:
+        """Use ``index`` with ``embedder`` (which must be the index's model)."""
+        self.index = index
+        self._embedder = embedder
+        self._dense_weight = dense_weight
+        self._depth = depth
+        key_article = [k.article_id for k in index.keys]
+        self._article_ids = sorted(set(key_article))
+        position = {aid: i for i, aid in enumerate(self._article_ids)}
+        self._key_article = np.array([position[a] for a in key_article], dtype=np.int64)
+        self._section_by_id = {s.id: s for s in index.sections}
+        self._section_keys: dict[str, list[int]] = {}
+        for i, key in enumerate(index.keys):
+            if key.kind == "section":
+                self._section_keys.setdefault(key.article_id, []).append(i)
+
+    def _per_article_max(self, key_scores: np.ndarray) -> np.ndarray:
+        """Best key score of every article."""
+        out = np.full(len(self._article_ids), -np.inf, dtype=np.float32)
+        np.maximum.at(out, self._key_article, key_scores)
+        return out
+
+    def dense_key_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine of the query with every key, via FAISS (exact, all keys)."""
+        n = len(self.index.keys)
+        scores = np.full(n, -1.0, dtype=np.float32)
+        if n == 0:
+            return scores
+        k = n if n <= 4096 else max(self._depth * 8, 512)
+        found, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), k)
+        valid = ids[0] >= 0
+        scores[ids[0][valid]] = found[0][valid]
+        return scores
+
+    def search(self, query: str, k: int = 5, *, mode: str = "hybrid", query_vector: np.ndarray | None = None) -> list[Hit]:
+        """Return up to ``k`` articles for ``query``, best first, each with its best section."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if not self.index.keys or not query.strip():
+            return []
+        if mode != "lexical":
+            if query_vector is None:
+                query_vector = self._embedder.embed_queries([query])[0]
+            dense_keys = self.dense_key_scores(query_vector)
+        else:
+            dense_keys = np.zeros(len(self.index.keys), dtype=np.float32)
+        lexical_keys = self.index.lexical.scores(query) if mode != "dense" else np.zeros_like(dense_keys)
+        dense = self._per_article_max(dense_keys)
+        lexical = self._per_article_max(lexical_keys)
+        fused = self._fuse(dense, lexical, mode)
+        order = np.argsort(-fused, kind="stable")[:k]
+        hits = []
+        for a in order:
+            if mode == "lexical" and lexical[a] <= 0:
+                break
+            aid = self._article_ids[a]
+            section = self._best_section(aid, dense_keys, lexical_keys, mode)
+            hits.append(Hit(self.index.articles[aid], section, float(fused[a]), float(dense[a]), float(lexical[a])))
+        return hits
+
+    def _fuse(self, dense: np.ndarray, lexical: np.ndarray, mode: str) -> np.ndarray:
+        """Combine the legs: cosine as is, BM25 scaled by the query's best BM25 score."""
+        if mode == "dense":
+            return dense
+        top = float(lexical.max()) if len(lexical) else 0.0
+        lex = lexical / top if top > 0 else np.zeros_like(lexical)
+        if mode == "lexical":
+            return lex
+        # Scaling BM25 by the best score keeps it in [0, 1] like cosine; the weight
+        # was tuned on the ParsiNLU reading-comprehension dev split (see docs/benchmarks.md).
+        return self._dense_weight * dense + (1.0 - self._dense_weight) * lex
+
+    def _best_section(self, article_id: str, dense_keys: np.ndarray, lexical_keys: np.ndarray, mode: str) -> Section:
+        """The article's section with the best fused key score."""
+        rows = self._section_keys.get(article_id, [])
+        if not rows:
+            first = next(s for s in self.index.sections if s.article_id == article_id)
+            return first
+        top = float(lexical_keys.max()) if mode != "dense" and len(lexical_keys) else 0.0
+        best, best_score = rows[0], -np.inf
+        for i in rows:
+            lex = lexical_keys[i] / top if top > 0 else 0.0
+            score = {"dense": dense_keys[i], "lexical": lex}.get(
+                mode, self._dense_weight * dense_keys[i] + (1 - self._dense_weight) * lex
+            )
+            if score > best_score:
+                best, best_score = i, score
+        return self._section_by_id[self.index.keys[best].section_id]

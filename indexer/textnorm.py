@@ -1,0 +1,309 @@
+"""Text normalisation, lexical tokens, language detection and sentence splitting for Persian and English.
+
+Everything the lexical index and the query side must agree on lives here, so a document and a
+query written with different keyboards (Arabic ``ي``/``ك``, Persian or ASCII digits, ZWNJ, space
+or nothing between a word and its affix, presentation forms, full-width Latin) reach the same
+tokens. hazm is imported lazily: importing this module is cheap, and the first call to
+:func:`normalize` or :func:`lexical_tokens` loads hazm's normaliser and lexicon once (about 2 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+logger = logging.getLogger(__name__)
+
+ZWNJ = "\u200c"
+"""Zero-width non-joiner: the Persian half-space that joins affixes and compound parts."""
+
+# Control characters and lone surrogates become spaces (they separate words, and a lone
+# surrogate cannot be encoded to UTF-8 downstream). Bidi marks and other invisible format
+# characters are dropped. Zero-width joiners/spaces are handled by _ZERO_WIDTH_RE.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_FORMAT_RE = re.compile(
+    "[\u0600-\u0605\u061c\u06dd\u070f\u180e\u200e\u200f\u202a-\u202e\u2061-\u2064\u2066-\u206f"
+    "\ufff9-\ufffb\U000e0001\U000e0020-\U000e007f]"
+)
+_ZERO_WIDTH_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]+")
+
+# Applied before hazm, after the digits are ASCII: hazm's tokenizer would otherwise split
+# "۱۰۰٬۰۰۰" into "100 ٬ 000" and "۳٫۵" into "3 ٫ 5", so "100000" and "3.5" would never match.
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٪", "01234567890123456789%")
+_DECIMAL_SEP_RE = re.compile("(?<=[0-9])\u066b(?=[0-9])")
+# "," only counts as a thousands separator before exactly three digits, so "1,2" stays a list.
+_THOUSANDS_SEP_RE = re.compile("(?<=[0-9])(?:\u066c|,(?=[0-9]{3}(?![0-9])))")
+
+# Applied after hazm (its lexicon lookups expect standard spelling such as «تأیید», «آن»).
+# Hamza carriers, alef madda, teh marbuta and heh-with-yeh are folded because Persian users
+# type them inconsistently: «تأیید»/«تایید», «مؤسسه»/«موسسه», «آموزش»/«اموزش», «خانۀ»/«خانه».
+# hazm 0.9.3 maps ي/ى/ك but leaves ة and ۀ alone.
+_FOLD = str.maketrans("أإٱآؤئةۀيىك", "ااااویههییک")
+
+
+@lru_cache(maxsize=1)
+def _hazm_normalizer():
+    """Return hazm's normaliser, built once on first use (it loads hazm's lexicons)."""
+    from hazm import Normalizer  # noqa: PLC0415 - keep `import indexer.textnorm` cheap
+
+    # persian_numbers=False keeps ASCII digits (the default turns "24" into "۲۴").
+    # persian_style=False keeps "3.5" (the default rewrites it to "3٫5") and ASCII quotes.
+    return Normalizer(persian_numbers=False, persian_style=False)
+
+
+def _scrub(text: str) -> str:
+    """Remove control, format and unpaired surrogate characters; keep ZWNJ where it means something."""
+    text = _CONTROL_RE.sub(" ", text)
+    text = _FORMAT_RE.sub("", text)
+    return _ZERO_WIDTH_RE.sub(_zero_width_replacement, text)
+
+
+def _zero_width_replacement(match: re.Match[str]) -> str:
+    """Turn a run of zero-width characters into one ZWNJ between letters, nothing elsewhere."""
+    text, start, end = match.string, match.start(), match.end()
+    # Some keyboards and editors put ZWJ, ZWSP or a soft hyphen where a ZWNJ belongs.
+    between_letters = start > 0 and end < len(text) and _is_arabic_letter(text[start - 1]) and _is_arabic_letter(
+        text[end]
+    )
+    return ZWNJ if between_letters or ZWNJ in match.group() else ""
+
+
+def _tidy_zwnj(match: re.Match[str]) -> str:
+    """Keep a single ZWNJ only where it joins two letters (a ZWNJ beside a space or digit is noise)."""
+    text, start, end = match.string, match.start(), match.end()
+    if start > 0 and end < len(text) and text[start - 1].isalpha() and text[end].isalpha():
+        return ZWNJ
+    return ""
+
+
+def _is_arabic_letter(char: str) -> bool:
+    """Return whether ``char`` is a letter of the Arabic script (Persian letters included)."""
+    code = ord(char)
+    in_block = (
+        0x0600 <= code <= 0x06FF
+        or 0x0750 <= code <= 0x077F
+        or 0x08A0 <= code <= 0x08FF
+        or 0xFB50 <= code <= 0xFDFF
+        or 0xFE70 <= code <= 0xFEFF
+    )
+    # Tatweel is "alphabetic" to Unicode but is only a stretching stroke.
+    return in_block and code != 0x0640 and char.isalpha()
+
+
+def _is_latin_letter(char: str) -> bool:
+    """Return whether ``char`` is a letter of the Latin script (full-width forms included)."""
+    code = ord(char)
+    in_block = (
+        code < 0x0250
+        or 0x1E00 <= code <= 0x1EFF
+        or 0x2C60 <= code <= 0x2C7F
+        or 0xA720 <= code <= 0xA7FF
+        or 0xFF21 <= code <= 0xFF5A
+    )
+    return in_block and char.isalpha()
+
+
+def _hazm_normalize(text: str) -> str:
+    """Run hazm's normaliser, falling back to the input if hazm fails on it."""
+    try:
+        return _hazm_normalizer().normalize(text)
+    except Exception as exc:  # noqa: BLE001 - normalize() must never raise on customer text
+        # The message itself is customer text: log only its size and the error type.
+        logger.warning("hazm could not normalise a %d-character text (%s); using it as is", len(text), type(exc).__name__)
+        return text
+
+
+def normalize(text: str) -> str:
+    """Return the canonical form of ``text`` for lexical indexing and query matching.
+
+    Steps, in order: control/format characters and lone surrogates removed; Unicode NFKC
+    (presentation forms such as «ﻻ» «ﯾ», full-width «ＡＢＣ», ligatures); Persian and
+    Arabic-Indic digits to ASCII, with Arabic decimal and thousands separators resolved
+    («۱۰۰٬۰۰۰» → ``100000``, «۳٫۵» → ``3.5``); hazm's normaliser (ي→ی, ك→ک, diacritics and
+    tatweel removed, affixes joined with ZWNJ: «می خواهم» and «میخواهم» → «می‌خواهم»,
+    «کتاب ها» → «کتاب‌ها»); hamza carriers, «آ», «ة» and «ۀ» folded; stray ZWNJs dropped;
+    case folded; whitespace collapsed to single spaces and stripped.
+
+    The output is for matching, not display. It never raises on a ``str``.
+    """
+    text = _scrub(text)
+    # NFKC is safe for Persian: it only rewrites compatibility characters (presentation forms,
+    # full-width and ligature forms, «﷼» → «ریال»); base Arabic letters, ZWNJ and the Arabic
+    # digits are unchanged, and it composes a decomposed «آ» that hazm would otherwise strip.
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_DIGITS)
+    text = _DECIMAL_SEP_RE.sub(".", text)
+    text = _THOUSANDS_SEP_RE.sub("", text)
+    text = " ".join(text.split())
+    if not text:
+        return ""
+    text = _hazm_normalize(text)
+    text = text.translate(_FOLD)
+    if ZWNJ in text:
+        text = re.sub(ZWNJ + "+", _tidy_zwnj, text)
+    return " ".join(text.casefold().split())
+
+
+# --- lexical tokens -----------------------------------------------------------------------
+
+# A token is a run of letters/digits, ZWNJ-joined parts kept together, or a decimal number.
+_TOKEN_RE = re.compile(r"[0-9]+(?:\.[0-9]+)+|[^\W_]+(?:\u200c[^\W_]+)*")
+
+# Affixes that appear as ZWNJ-separated parts («می‌خواهم», «کتاب‌ها», «خانه‌اش»); alone they carry
+# no meaning for retrieval.
+_PERSIAN_AFFIXES = "می نمی ها های هایی هایم هایت هایش هایمان هایتان هایشان ای ام ات اش ایم اید اند تر ترین گر"
+_PERSIAN_STOPWORDS = (
+    "و در به از که این آن را رو با برای است هست نیست بود شد شده شود می‌شود نمی‌شود باشد باشم بودم بوده "
+    "هستم هستند هستید کرد کردم کرده کردن کند کنم کنید کنند کنیم کنه می‌کنم می‌کند می‌کنید دارم دارد دارید "
+    "داره داشتم خواهم خواهد می‌خواهم می‌خوام باید نباید یک یه تا هم بر یا اما ولی اگر چه چی چرا چطور "
+    "چطوری چگونه کجا کجاست کی من تو او ما شما آنها آن‌ها ایشان این‌ها اینها خود خودم خودش خودتان "
+    "دیگر همه هر هیچ چند چون پس نه همین همان یعنی حتی فقط خیلی بسیار روی توی بین درباره مورد "
+    "آیا"
+)
+_ENGLISH_STOPWORDS = (
+    "i me my myself we our ours you your yours he him his she her it its they them their "
+    "what which who whom this that these those am is are was were be been being have has had having "
+    "do does did doing a an the and but if or because as until while of at by for with about into "
+    "to from in on then once here there when where why how all any both each few more most other "
+    "some such no nor not only own same so than too very can will just should now "
+    "s t d ll m o re ve y don didn doesn isn aren wasn weren won wouldn couldn shouldn haven hasn hadn"
+)
+STOPWORDS: frozenset[str] = frozenset(
+    word.translate(_FOLD) for word in f"{_PERSIAN_AFFIXES} {_PERSIAN_STOPWORDS} {_ENGLISH_STOPWORDS}".split()
+)
+"""Words dropped by :func:`lexical_tokens`, in normalised spelling (Persian and English)."""
+
+# Possessive, plural and comparative endings, longest first. A stem is used only when it is a
+# word in hazm's lexicon and the surface form is not, so «کارت» (card) never becomes «کار»
+# (work) and «تومان» never becomes «توم»; hazm's own Stemmer strips blindly and does both.
+_PERSIAN_SUFFIXES = tuple(
+    sorted(
+        "هایمان هایتان هایشان هایم هایت هایش هایی های ها ترین تر مان تان شان ام ات اش ان یی م ت ش ی".split(),
+        key=len,
+        reverse=True,
+    )
+)
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> frozenset[str]:
+    """Return hazm's word list in normalised spelling (loaded once)."""
+    from hazm import words_list  # noqa: PLC0415 - keep `import indexer.textnorm` cheap
+
+    return frozenset(word.translate(_FOLD) for word, _count, _tags in words_list())
+
+
+def _light_stem(token: str) -> str:
+    """Strip one Persian suffix when that turns an unknown word into a known one, else return ``token``."""
+    if len(token) < 3 or not _is_arabic_letter(token[0]):
+        return token
+    lexicon = _lexicon()
+    if token in lexicon:
+        return token
+    for suffix in _PERSIAN_SUFFIXES:
+        if token.endswith(suffix):
+            stem = token[: -len(suffix)].rstrip(ZWNJ)
+            if len(stem) >= 2 and stem in lexicon:
+                return stem
+    return token
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Return the BM25 terms of ``text``: normalised words, their ZWNJ parts and light stems, minus stopwords.
+
+    For each word the surface form comes first; a ZWNJ compound is followed by its parts
+    («کتاب‌ها» → «کتاب‌ها», «کتاب»), and an inflected Persian word by its stem when the stem is
+    in hazm's lexicon («سفارشم» → «سفارشم», «سفارش»). Each term is emitted at most once per
+    word, so term frequencies still count words. Decimal numbers stay whole (``3.5``).
+    """
+    tokens: list[str] = []
+    for match in _TOKEN_RE.finditer(normalize(text)):
+        word = match.group()
+        if word in STOPWORDS:
+            continue
+        # Parts as well as the compound: the same compound is written with ZWNJ, a space or
+        # nothing, and the head noun alone («کتاب») should find «کتاب‌ها». The whole compound is
+        # kept too, so an exact compound match still scores above a partial one.
+        candidates = [word, *word.split(ZWNJ)] if ZWNJ in word else [word]
+        seen: set[str] = set()
+        for candidate in candidates:
+            for term in (candidate, _light_stem(candidate)):
+                if term not in seen and term not in STOPWORDS:
+                    seen.add(term)
+                    tokens.append(term)
+    return tokens
+
+
+# --- language -----------------------------------------------------------------------------
+
+
+def detect_lang(text: str) -> str:
+    """Return ``"fa"``, ``"en"`` or ``"und"`` by counting Arabic-script against Latin letters.
+
+    Arabic-script letters (Arabic included: Pasokh serves no Arabic) count for ``"fa"``, Latin
+    letters for ``"en"``; the larger count wins and a tie goes to ``"fa"`` because the product
+    is Persian-first. Digits, punctuation, emoji and other scripts are not counted, and a text
+    with no letter of either script is ``"und"``. Works on one-word messages; no model.
+    """
+    arabic = latin = 0
+    for char in text:
+        if _is_arabic_letter(char):
+            arabic += 1
+        elif _is_latin_letter(char):
+            latin += 1
+    if arabic == 0 and latin == 0:
+        return "und"
+    return "fa" if arabic >= latin else "en"
+
+
+# --- sentences ----------------------------------------------------------------------------
+
+# A run of sentence-final marks plus any closing quotes or brackets that belong to it.
+_SENTENCE_END_RE = re.compile("[.!?\u061f\u2026]+[\"'\u201d\u2019\u00bb)\\]}]*")
+_CLOSERS = "\"'\u201d\u2019\u00bb)]}"
+# A period after these does not end a sentence. "etc." and "No." are left out: they end
+# sentences about as often as not.
+_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "cf", "approx", "fig"})
+_WORD_BEFORE_RE = re.compile(r"[A-Za-z][A-Za-z.]*$")
+_INITIALS_RE = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")  # "e.g", "i.e", "U.S", "J"
+_LIST_NUMBER_RE = re.compile(r"\s*\d{1,3}")  # "1." opening a numbered-list line
+
+
+def _ends_sentence(line: str, match: re.Match[str]) -> bool:
+    """Return whether the punctuation run ``match`` in ``line`` closes a sentence."""
+    marks = match.group().rstrip(_CLOSERS)
+    after = line[match.end()] if match.end() < len(line) else ""
+    if after and not after.isspace():
+        # Persian is often typed with no space after the mark («سلام.خوبی؟»); a Latin letter or
+        # digit right after a period is a URL, decimal or abbreviation ("3.5", "site.com", "e.g").
+        return _is_arabic_letter(after) or "\u061f" in marks
+    if marks == ".":
+        before = line[: match.start()]
+        # Abbreviations are short: look only at the tail so long lines stay linear.
+        word = _WORD_BEFORE_RE.search(before[-32:])
+        if word and (word.group().lower() in _ABBREVIATIONS or _INITIALS_RE.fullmatch(word.group())):
+            return False
+        if _LIST_NUMBER_RE.fullmatch(before):
+            return False
+    return True
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split ``text`` into sentences at ``.``, ``!``, ``?``, ``؟``, ``…`` and line breaks.
+
+    Each sentence is a slice of the input with only its surrounding whitespace stripped, so
+    no other character is lost or changed. A period does not split decimals ("3.5"), URLs,
+    dotted abbreviations ("e.g.", "U.S."), titles ("Mr.", "Dr.") or list numbers ("1. ").
+    «؛» does not split: it joins clauses of one sentence. Empty pieces are dropped.
+    """
+    sentences: list[str] = []
+    for line in text.splitlines():
+        start = 0
+        for match in _SENTENCE_END_RE.finditer(line):
+            if _ends_sentence(line, match):
+                sentences.append(line[start : match.end()])
+                start = match.end()
+        sentences.append(line[start:])
+    return [sentence.strip() for sentence in sentences if sentence.strip()]

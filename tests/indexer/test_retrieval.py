@@ -1,0 +1,43 @@
+import pytest
+
+from indexer.build import build_from_kb
+from indexer.retrieval import HybridSearcher
+from indexer.store import load_index
+
+
+@pytest.fixture
+def searcher(small_kb, tmp_path, fake_embedder):
+    build_from_kb(small_kb, fake_embedder, tmp_path / "idx")
+    return HybridSearcher(load_index(tmp_path / "idx"), fake_embedder)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_search_finds_article_and_best_section(searcher, mode):
+    hits = searcher.search("when will the refund reach my bank card", k=3, mode=mode)
+    assert hits[0].article.id == "en-returns"
+    assert hits[0].section.heading_path == ("Returns and refunds", "Refund timing")
+
+
+def test_search_persian_normalised_query_matches(searcher):
+    # Arabic yeh/kaf and no ZWNJ in the query; the article uses Persian letters.
+    hits = searcher.search("هزينه ارسال به شيراز", k=3, mode="lexical")
+    assert hits[0].article.id == "fa-delivery"
+    assert hits[0].section.heading == "هزینه ارسال"
+
+
+def test_search_results_are_articles_sorted_and_unique(searcher):
+    hits = searcher.search("password SMS code login", k=5)
+    ids = [h.article.id for h in hits]
+    assert ids[0] == "password"
+    assert len(ids) == len(set(ids))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_search_empty_query_and_bad_mode(searcher):
+    assert searcher.search("   ") == []
+    with pytest.raises(ValueError, match="mode"):
+        searcher.search("x", mode="magic")
+
+
+def test_search_lexical_without_any_known_word_returns_nothing(searcher):
+    assert searcher.search("zzzz qqqq", mode="lexical") == []
