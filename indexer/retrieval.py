@@ -10,8 +10,10 @@ from indexer.articles import Article
 from indexer.chunking import Section
 from indexer.embedding import Embedder
 from indexer.store import IndexData
+from indexer.textnorm import detect_lang
 
 MODES = ("hybrid", "dense", "lexical")
+_SAME_LANGUAGE_BONUS = 0.01  # cosine units; about a third of the gap between a right and a near-miss article
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ class HybridSearcher:
         position = {aid: i for i, aid in enumerate(self._article_ids)}
         self._key_article = np.array([position[a] for a in key_article], dtype=np.int64)
         self._section_by_id = {s.id: s for s in index.sections}
+        langs = np.array([index.articles[a].lang for a in self._article_ids])
+        # Only languages with enough articles get their own centre; a median of two is noise.
+        self._lang_groups = [langs == lang for lang in set(langs.tolist()) if (langs == lang).sum() >= 5]
+        self._article_langs = langs
         self._section_keys: dict[str, list[int]] = {}
         for i, key in enumerate(index.keys):
             if key.kind == "section":
@@ -76,6 +82,8 @@ class HybridSearcher:
             dense_keys = np.zeros(len(self.index.keys), dtype=np.float32)
         lexical_keys = self.index.lexical.scores(query) if mode != "dense" else np.zeros_like(dense_keys)
         dense = self._per_article_max(dense_keys)
+        if mode != "lexical":
+            dense = self._centre_languages(dense, detect_lang(query))
         lexical = self._per_article_max(lexical_keys)
         fused = self._fuse(dense, lexical, mode)
         order = np.argsort(-fused, kind="stable")[:k]
@@ -88,6 +96,24 @@ class HybridSearcher:
             hits.append(Hit(self.index.articles[aid], section, float(fused[a]), float(dense[a]), float(lexical[a])))
         return hits
 
+    def _centre_languages(self, dense: np.ndarray, query_lang: str) -> np.ndarray:
+        """Remove the same-language bonus of multilingual embeddings.
+
+        multilingual-e5 rates any article in the query's language higher than an
+        on-topic article in another language (an English question about installation
+        preferred an English page on contacting support over the Persian page on
+        installation). Subtracting each language's median score compares articles by
+        how much they stand out within their language; a small bonus keeps the
+        customer's language first when both languages answer equally well.
+        """
+        if len(self._lang_groups) < 2:
+            return dense  # one language: a shift changes nothing
+        out = dense.copy()
+        for group in self._lang_groups:
+            out[group] -= np.median(dense[group])
+        out += np.where(self._article_langs == query_lang, _SAME_LANGUAGE_BONUS, 0.0).astype(np.float32)
+        return out
+
     def _fuse(self, dense: np.ndarray, lexical: np.ndarray, mode: str) -> np.ndarray:
         """Combine the legs: cosine as is, BM25 scaled by the query's best BM25 score."""
         if mode == "dense":
@@ -96,9 +122,13 @@ class HybridSearcher:
         lex = lexical / top if top > 0 else np.zeros_like(lexical)
         if mode == "lexical":
             return lex
-        # Scaling BM25 by the best score keeps it in [0, 1] like cosine; the weight
-        # was tuned on the ParsiNLU reading-comprehension dev split (see docs/benchmarks.md).
-        return self._dense_weight * dense + (1.0 - self._dense_weight) * lex
+        # Both legs are rescaled to [0, 1] over the KB for this query (cosine min-max, BM25
+        # by its best score) before mixing. On ParsiNLU-RC train/dev this beat raw-cosine
+        # mixing, z-scores and reciprocal-rank fusion; the weight was tuned there too
+        # (scripts/bench_retrieval.py --tune, docs/benchmarks.md).
+        low, high = float(dense.min()), float(dense.max())
+        dense01 = (dense - low) / (high - low) if high > low else np.ones_like(dense)
+        return self._dense_weight * dense01 + (1.0 - self._dense_weight) * lex
 
     def _best_section(self, article_id: str, dense_keys: np.ndarray, lexical_keys: np.ndarray, mode: str) -> Section:
         """The article's section with the best fused key score."""

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         1200, ge=200, le=20000, description="Sections longer than this are split at paragraph/sentence breaks."
     )
     dense_weight: float = Field(
-        0.6, ge=0.0, le=1.0, description="Weight of the dense (embedding) leg in hybrid fusion; lexical gets the rest."
+        0.9, ge=0.0, le=1.0, description="Weight of the dense (embedding) leg in hybrid fusion; lexical gets the rest."
     )
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch at index time.")
 

@@ -27,20 +27,28 @@ _FORMAT_RE = re.compile(
     "[\u0600-\u0605\u061c\u06dd\u070f\u180e\u200e\u200f\u202a-\u202e\u2061-\u2064\u2066-\u206f"
     "\ufff9-\ufffb\U000e0001\U000e0020-\U000e007f]"
 )
+_ZWNJ_RUN_RE = re.compile(ZWNJ + "+")
 _ZERO_WIDTH_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]+")
+# Harakat, tanwin, superscript alef and Quranic marks: the set hazm strips, removed before hazm
+# runs because hazm strips most of them only after fixing spacing, which leaves stray spaces
+# that a second pass would move (normalize would not be idempotent).
+_ARABIC_MARKS_RE = re.compile("[\u0610-\u061a\u061e\u064b-\u065f\u0670\u06d6-\u06ed\u06fd\u06fe\u08d3-\u08ff]")
 
 # Applied before hazm, after the digits are ASCII: hazm's tokenizer would otherwise split
 # "۱۰۰٬۰۰۰" into "100 ٬ 000" and "۳٫۵" into "3 ٫ 5", so "100000" and "3.5" would never match.
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٪", "01234567890123456789%")
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٪\u06d4", "01234567890123456789%.")
 _DECIMAL_SEP_RE = re.compile("(?<=[0-9])\u066b(?=[0-9])")
 # "," only counts as a thousands separator before exactly three digits, so "1,2" stays a list.
 _THOUSANDS_SEP_RE = re.compile("(?<=[0-9])(?:\u066c|,(?=[0-9]{3}(?![0-9])))")
 
-# Applied after hazm (its lexicon lookups expect standard spelling such as «تأیید», «آن»).
-# Hamza carriers, alef madda, teh marbuta and heh-with-yeh are folded because Persian users
-# type them inconsistently: «تأیید»/«تایید», «مؤسسه»/«موسسه», «آموزش»/«اموزش», «خانۀ»/«خانه».
-# hazm 0.9.3 maps ي/ى/ك but leaves ة and ۀ alone.
-_FOLD = str.maketrans("أإٱآؤئةۀيىك", "ااااویههییک")
+# Hamza carriers, teh marbuta and heh-with-yeh are folded because Persian users type them
+# inconsistently: «تأیید»/«تایید», «مؤسسه»/«موسسه», «خانۀ»/«خانه», «مدرسة»/«مدرسه». hazm 0.9.3
+# maps ي/ى/ك but leaves ة and ۀ alone. Folded before hazm: folding after it would make letters
+# its affix rules then see only on a second pass, so normalize() would not be idempotent.
+_FOLD = str.maketrans("أإٱؤئةۀيىك", "اااویههییک")
+# «آ» is folded only in lexical tokens (after the stopword check): in normalize() it would turn
+# «آش» into the suffix «اش» and «آید» into «اید», which hazm's affix rules then glue on.
+_MADDA_FOLD = str.maketrans("آ", "ا")
 
 
 @lru_cache(maxsize=1)
@@ -61,21 +69,34 @@ def _scrub(text: str) -> str:
 
 
 def _zero_width_replacement(match: re.Match[str]) -> str:
-    """Turn a run of zero-width characters into one ZWNJ between letters, nothing elsewhere."""
+    """Turn a run of zero-width characters into a ZWNJ between Arabic-script letters, else a break or nothing."""
     text, start, end = match.string, match.start(), match.end()
     # Some keyboards and editors put ZWJ, ZWSP or a soft hyphen where a ZWNJ belongs.
-    between_letters = start > 0 and end < len(text) and _is_arabic_letter(text[start - 1]) and _is_arabic_letter(
-        text[end]
+    between_letters = (
+        start > 0 and end < len(text) and _is_arabic_letter(text[start - 1]) and _is_arabic_letter(text[end])
     )
-    return ZWNJ if between_letters or ZWNJ in match.group() else ""
+    if between_letters or ZWNJ in match.group():
+        return ZWNJ  # _tidy_zwnj() later drops it where it joins nothing
+    # A zero-width space marks a word break; the joiners, BOM and soft hyphen mark none.
+    return " " if "\u200b" in match.group() else ""
 
 
-def _tidy_zwnj(match: re.Match[str]) -> str:
-    """Keep a single ZWNJ only where it joins two letters (a ZWNJ beside a space or digit is noise)."""
+def _tidy_zwnj(text: str) -> str:
+    """Keep one ZWNJ where it joins two letters; elsewhere it is noise (a space between a letter and a digit)."""
+    if ZWNJ not in text:
+        return text
+    return _ZWNJ_RUN_RE.sub(_zwnj_replacement, text)
+
+
+def _zwnj_replacement(match: re.Match[str]) -> str:
+    """Return the replacement for one run of ZWNJs (see :func:`_tidy_zwnj`)."""
     text, start, end = match.string, match.start(), match.end()
-    if start > 0 and end < len(text) and text[start - 1].isalpha() and text[end].isalpha():
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    if before.isalpha() and after.isalpha():
         return ZWNJ
-    return ""
+    # hazm would put a space between a digit and a Persian letter anyway («۲۴‌ساعته» → «24 ساعته»).
+    return " " if before.isalnum() and after.isalnum() else ""
 
 
 def _is_arabic_letter(char: str) -> bool:
@@ -108,10 +129,15 @@ def _is_latin_letter(char: str) -> bool:
 def _hazm_normalize(text: str) -> str:
     """Run hazm's normaliser, falling back to the input if hazm fails on it."""
     try:
-        return _hazm_normalizer().normalize(text)
+        normalizer = _hazm_normalizer()
+        # hazm shortens letter runs («سلاممم») only after fixing spacing, so its affix rules would
+        # see the shortened word only on a second pass; shortening first keeps normalize idempotent.
+        return normalizer.normalize(normalizer.decrease_repeated_chars(text))
     except Exception as exc:  # noqa: BLE001 - normalize() must never raise on customer text
         # The message itself is customer text: log only its size and the error type.
-        logger.warning("hazm could not normalise a %d-character text (%s); using it as is", len(text), type(exc).__name__)
+        logger.warning(
+            "hazm could not normalise a %d-character text (%s); using it as is", len(text), type(exc).__name__
+        )
         return text
 
 
@@ -123,7 +149,7 @@ def normalize(text: str) -> str:
     Arabic-Indic digits to ASCII, with Arabic decimal and thousands separators resolved
     («۱۰۰٬۰۰۰» → ``100000``, «۳٫۵» → ``3.5``); hazm's normaliser (ي→ی, ك→ک, diacritics and
     tatweel removed, affixes joined with ZWNJ: «می خواهم» and «میخواهم» → «می‌خواهم»,
-    «کتاب ها» → «کتاب‌ها»); hamza carriers, «آ», «ة» and «ۀ» folded; stray ZWNJs dropped;
+    «کتاب ها» → «کتاب‌ها»); hamza carriers, «ة» and «ۀ» folded; stray ZWNJs dropped;
     case folded; whitespace collapsed to single spaces and stripped.
 
     The output is for matching, not display. It never raises on a ``str``.
@@ -133,16 +159,16 @@ def normalize(text: str) -> str:
     # full-width and ligature forms, «﷼» → «ریال»); base Arabic letters, ZWNJ and the Arabic
     # digits are unchanged, and it composes a decomposed «آ» that hazm would otherwise strip.
     text = unicodedata.normalize("NFKC", text)
-    text = text.translate(_DIGITS)
+    text = _ARABIC_MARKS_RE.sub("", text)
+    text = text.translate(_FOLD).translate(_DIGITS)
     text = _DECIMAL_SEP_RE.sub(".", text)
     text = _THOUSANDS_SEP_RE.sub("", text)
-    text = " ".join(text.split())
+    # Tidy ZWNJs before hazm too: hazm's spacing rules treat a stray ZWNJ as a word character.
+    text = " ".join(_tidy_zwnj(text).split())
     if not text:
         return ""
     text = _hazm_normalize(text)
-    text = text.translate(_FOLD)
-    if ZWNJ in text:
-        text = re.sub(ZWNJ + "+", _tidy_zwnj, text)
+    text = _tidy_zwnj(text)
     return " ".join(text.casefold().split())
 
 
@@ -170,10 +196,9 @@ _ENGLISH_STOPWORDS = (
     "some such no nor not only own same so than too very can will just should now "
     "s t d ll m o re ve y don didn doesn isn aren wasn weren won wouldn couldn shouldn haven hasn hadn"
 )
-STOPWORDS: frozenset[str] = frozenset(
-    word.translate(_FOLD) for word in f"{_PERSIAN_AFFIXES} {_PERSIAN_STOPWORDS} {_ENGLISH_STOPWORDS}".split()
-)
-"""Words dropped by :func:`lexical_tokens`, in normalised spelling (Persian and English)."""
+_STOPWORD_LIST = f"{_PERSIAN_AFFIXES} {_PERSIAN_STOPWORDS} {_ENGLISH_STOPWORDS}".split()
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_LIST) | {word.translate(_MADDA_FOLD) for word in _STOPWORD_LIST}
+"""Words dropped by :func:`lexical_tokens`, in normalised spelling, with and without «آ»."""
 
 # Possessive, plural and comparative endings, longest first. A stem is used only when it is a
 # word in hazm's lexicon and the surface form is not, so «کارت» (card) never becomes «کار»
@@ -192,7 +217,7 @@ def _lexicon() -> frozenset[str]:
     """Return hazm's word list in normalised spelling (loaded once)."""
     from hazm import words_list  # noqa: PLC0415 - keep `import indexer.textnorm` cheap
 
-    return frozenset(word.translate(_FOLD) for word, _count, _tags in words_list())
+    return frozenset(word.translate(_FOLD).translate(_MADDA_FOLD) for word, _count, _tags in words_list())
 
 
 def _light_stem(token: str) -> str:
@@ -215,7 +240,8 @@ def lexical_tokens(text: str) -> list[str]:
 
     For each word the surface form comes first; a ZWNJ compound is followed by its parts
     («کتاب‌ها» → «کتاب‌ها», «کتاب»), and an inflected Persian word by its stem when the stem is
-    in hazm's lexicon («سفارشم» → «سفارشم», «سفارش»). Each term is emitted at most once per
+    in hazm's lexicon («سفارشم» → «سفارشم», «سفارش»). «آ» is written «ا» in every term, since
+    users often type it without the madda («اموزش»). Each term is emitted at most once per
     word, so term frequencies still count words. Decimal numbers stay whole (``3.5``).
     """
     tokens: list[str] = []
@@ -229,10 +255,16 @@ def lexical_tokens(text: str) -> list[str]:
         candidates = [word, *word.split(ZWNJ)] if ZWNJ in word else [word]
         seen: set[str] = set()
         for candidate in candidates:
-            for term in (candidate, _light_stem(candidate)):
-                if term not in seen and term not in STOPWORDS:
-                    seen.add(term)
-                    tokens.append(term)
+            # Stopwords are checked before the madda fold, so «آش» (a dish) survives as «اش»
+            # while the suffix «اش» is dropped.
+            if candidate in STOPWORDS:
+                continue
+            term = candidate.translate(_MADDA_FOLD)
+            stem = _light_stem(term)
+            for new in (term, stem) if stem not in STOPWORDS else (term,):
+                if new not in seen:
+                    seen.add(new)
+                    tokens.append(new)
     return tokens
 
 
@@ -280,12 +312,12 @@ def _ends_sentence(line: str, match: re.Match[str]) -> bool:
         # digit right after a period is a URL, decimal or abbreviation ("3.5", "site.com", "e.g").
         return _is_arabic_letter(after) or "\u061f" in marks
     if marks == ".":
-        before = line[: match.start()]
+        start = match.start()
         # Abbreviations are short: look only at the tail so long lines stay linear.
-        word = _WORD_BEFORE_RE.search(before[-32:])
+        word = _WORD_BEFORE_RE.search(line, max(0, start - 32), start)
         if word and (word.group().lower() in _ABBREVIATIONS or _INITIALS_RE.fullmatch(word.group())):
             return False
-        if _LIST_NUMBER_RE.fullmatch(before):
+        if _LIST_NUMBER_RE.fullmatch(line, 0, start):
             return False
     return True
 
