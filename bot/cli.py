@@ -175,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # bm25s sets its own logger to DEBUG when imported; keep it at our level instead.
+    logging.getLogger("bm25s").addFilter(lambda record: record.levelno >= logging.WARNING)
     from pydantic import ValidationError  # noqa: PLC0415
 
     from indexer.store import IndexMismatchError, IndexNotFoundError  # noqa: PLC0415

@@ -84,7 +84,9 @@ class SentenceTransformerEmbedder:
         """Load the model (once); return self."""
         if self._model is None:
             from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+            from transformers.utils import logging as hf_logging  # noqa: PLC0415
 
+            hf_logging.disable_progress_bar()  # a per-load weights bar on stderr is noise for CLI users
             path = self.model_path()
             logger.info("Loading embedding model %s", path)
             self._model = SentenceTransformer(path, device="cpu")
