@@ -125,14 +125,27 @@ def split_article(article: Article, *, max_chars: int = 1200) -> tuple[Section, 
 
 
 def _pack(texts: list[str], max_chars: int) -> list[str]:
-    """Greedily join blocks into chunks of at most ``max_chars``, splitting oversized blocks."""
+    """Join blocks into chunks of at most ``max_chars``, splitting oversized blocks first."""
     pieces: list[str] = []
     for text in texts:
         pieces.extend([text] if len(text) <= max_chars else _split_long(text, max_chars))
+    return _greedy_join(pieces, max_chars, "\n")
+
+
+def _split_long(text: str, max_chars: int) -> list[str]:
+    """Split one oversized block at sentence ends, then (for a huge sentence) at spaces."""
+    pieces: list[str] = []
+    for sentence in split_sentences(text):
+        pieces.extend([sentence] if len(sentence) <= max_chars else _greedy_join(sentence.split(), max_chars, " "))
+    return _greedy_join(pieces, max_chars, " ")
+
+
+def _greedy_join(pieces: list[str], max_chars: int, sep: str) -> list[str]:
+    """Append pieces to the current chunk while it fits; a piece too long alone stays whole."""
     chunks: list[str] = []
     current = ""
     for piece in pieces:
-        candidate = f"{current}\n{piece}" if current else piece
+        candidate = f"{current}{sep}{piece}" if current else piece
         if len(candidate) <= max_chars or not current:
             current = candidate
         else:
@@ -141,39 +154,6 @@ def _pack(texts: list[str], max_chars: int) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
-
-
-def _split_long(text: str, max_chars: int) -> list[str]:
-    """Split one oversized block at sentence ends, then at spaces."""
-    out: list[str] = []
-    current = ""
-    for sentence in split_sentences(text):
-        for piece in [sentence] if len(sentence) <= max_chars else _split_words(sentence, max_chars):
-            candidate = f"{current} {piece}" if current else piece
-            if len(candidate) <= max_chars or not current:
-                current = candidate
-            else:
-                out.append(current)
-                current = piece
-    if current:
-        out.append(current)
-    return out
-
-
-def _split_words(text: str, max_chars: int) -> list[str]:
-    """Split at whitespace into runs of at most ``max_chars`` (a longer single word stays whole)."""
-    out: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if len(candidate) <= max_chars or not current:
-            current = candidate
-        else:
-            out.append(current)
-            current = word
-    if current:
-        out.append(current)
-    return out
 
 
 def _slug(heading: str) -> str:
