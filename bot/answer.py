@@ -6,12 +6,17 @@ from indexer.retrieval import Hit, HybridSearcher
 from indexer.textnorm import detect_lang
 
 
+def section_label(hit: Hit) -> str:
+    """The section's heading path below the article title (the title for the introduction)."""
+    return " > ".join(hit.section.heading_path[1:]) or hit.article.title
+
+
 def hit_json(hit: Hit) -> dict:
     """A search result as in ``GET /v1/search``."""
     return {
         "article_id": hit.article.id,
         "title": hit.article.title,
-        "section": " > ".join(hit.section.heading_path[1:]) or hit.article.title,
+        "section": section_label(hit),
         "snippet": hit.section.text[:300],
         "url": hit.article.url,
         "lang": hit.article.lang,
@@ -45,7 +50,7 @@ def answer(searcher: HybridSearcher, question: str) -> dict:
             {
                 "article_id": h.article.id,
                 "title": h.article.title,
-                "section": " > ".join(h.section.heading_path[1:]) or h.article.title,
+                "section": section_label(h),
                 "url": h.article.url,
                 "score": round(h.score, 4),
             }
