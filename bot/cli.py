@@ -1,4 +1,4 @@
-"""The ``pasokh`` command line: index, search, ask, setup.
+"""The ``pasokh`` command line: index, search, ask, serve, setup.
 
 Heavy libraries (torch, sentence-transformers, FAISS) are imported inside the
 subcommand that needs them, so ``pasokh --help`` is instant.
@@ -23,7 +23,7 @@ logger = logging.getLogger("pasokh")
 
 def _settings(args: argparse.Namespace):
     """Settings from the environment, overridden by the flags given on the command line."""
-    from indexer.settings import Settings  # noqa: PLC0415
+    from bot.settings import Settings  # noqa: PLC0415
 
     overrides = {}
     for flag in ("kb", "index", "model"):
@@ -105,18 +105,48 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    """Answer one message from the best section."""
-    from bot.answer import answer  # noqa: PLC0415
-    from indexer.textnorm import normalize  # noqa: PLC0415
+    """Answer one message through the chat service (the same code as ``POST /v1/chat``)."""
+    from bot.runtime import build_service  # noqa: PLC0415
+    from bot.service import ChatInputError, ChatRequest  # noqa: PLC0415
 
-    if not normalize(args.question):
-        print("pasokh ask: the question is empty", file=sys.stderr)
+    if not args.question.strip():
+        print("pasokh ask: message: must not be empty or only whitespace", file=sys.stderr)
         return EXIT_USAGE
-    reply = answer(_load_searcher(args), args.question)
+    service = build_service(_settings(args))
+    try:
+        reply = service.chat(ChatRequest(message=args.question, session_id=args.session, lang=args.lang))
+    except ChatInputError as exc:
+        print(f"pasokh ask: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        service.storage.close()
     if args.json:
-        print(json.dumps(reply, ensure_ascii=False, indent=1))
+        print(json.dumps(reply.to_json(), ensure_ascii=False, indent=1))
     else:
-        print(reply["reply"])
+        print(reply.reply)
+        print(f"\n[session {reply.session_id} · confidence {reply.confidence:.2f}"
+              f"{' · handoff: ' + str(reply.handoff_reason) if reply.handoff else ''}]", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the HTTP API; with no index yet, build one from the KB folder first."""
+    import uvicorn  # noqa: PLC0415
+
+    from bot.api import create_app  # noqa: PLC0415
+    from bot.runtime import build_service  # noqa: PLC0415
+    from indexer.store import current_generation  # noqa: PLC0415
+
+    settings = _settings(args)
+    if current_generation(settings.index) is None:
+        print(f"pasokh serve: no index in {settings.index}; building it from {settings.kb} first", file=sys.stderr)
+        status = _cmd_index(argparse.Namespace(**{**vars(args), "skip_invalid": True}))
+        if status != EXIT_OK:
+            return status
+    service = build_service(settings)  # load before listening, so a bad setting fails here, clearly
+    app = create_app(settings, service_factory=lambda _settings: service)
+    print(f"pasokh serve: http://{args.host}:{args.port} (index {settings.index})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return EXIT_OK
 
 
@@ -159,7 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the same object as POST /v1/chat")
+    p.add_argument("--session", help="continue this conversation (the session_id of an earlier reply)")
+    p.add_argument("--lang", choices=("fa", "en"), help="reply language (default: detected)")
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the HTTP API (and the web widget)")
+    common(p, kb=True)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("setup", help="prepare the bundled embedding model (one-time conversion)")
     common(p)
@@ -190,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (IndexNotFoundError, IndexMismatchError) as exc:
         print(f"pasokh {args.command}: {exc}", file=sys.stderr)
         return EXIT_NO_INDEX
+    except ValueError as exc:  # a setting the services refuse (business hours, time zone, database URL)
+        print(f"pasokh {args.command}: invalid setting: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

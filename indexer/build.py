@@ -16,6 +16,7 @@ import numpy as np
 
 from indexer.articles import Article, ArticleProblem, load_kb
 from indexer.chunking import Section, split_article
+from indexer.classifier import OUT_OF_SCOPE, ArticleClassifier
 from indexer.embedding import Embedder
 from indexer.store import (
     FORMAT,
@@ -129,6 +130,7 @@ def build_index(
     batch_size: int = 32,
     progress: ProgressFn | None = None,
     skipped: Sequence[ArticleProblem] = (),
+    out_of_scope: Sequence[str] = (),
 ) -> BuildReport:
     """Build ``articles`` into ``index_dir``, reusing vectors of unchanged articles, then swap."""
     started = time.perf_counter()
@@ -180,12 +182,18 @@ def build_index(
         finally:
             if close:
                 close()
+        oos_texts = list(dict.fromkeys(t.strip() for t in out_of_scope if t.strip()))
+        oos_vectors = _out_of_scope_vectors(previous, embedder, oos_texts, batch_size)
         matrix = np.zeros((len(all_keys), embedder.dim), dtype=np.float32)
         for i, vec in enumerate(vectors):
             if vec is not None:
                 matrix[i] = vec
         if fresh:
             matrix[fresh] = new_vectors
+        classifier_digest = hashlib.sha256(
+            (_kb_digest(per_article) + "\x1d" + "\x1e".join(oos_texts)).encode()
+        ).hexdigest()
+        classifier = _classifier(previous, classifier_digest, matrix, all_keys, oos_texts, oos_vectors)
         query_prefix, passage_prefix = getattr(embedder, "prefixes", ("", ""))
         manifest = Manifest(
             format=FORMAT,
@@ -198,12 +206,24 @@ def build_index(
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=0.0,
             articles=per_article,
+            out_of_scope=len(oos_texts),
+            classifier_digest=classifier_digest,
         )
         folder = new_build_folder(index_dir)
         try:
             seconds = time.perf_counter() - started
             manifest = Manifest(**{**manifest.__dict__, "build_seconds": round(seconds, 3)})
-            write_generation(folder, manifest, list(articles), all_sections, all_keys, matrix)
+            write_generation(
+                folder,
+                manifest,
+                list(articles),
+                all_sections,
+                all_keys,
+                matrix,
+                classifier=classifier,
+                out_of_scope=oos_texts,
+                out_of_scope_vectors=oos_vectors,
+            )
             final = publish(index_dir, folder)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -221,6 +241,35 @@ def build_index(
     )
     logger.info("%s", report.summary())
     return report
+
+
+def _out_of_scope_vectors(previous, embedder: Embedder, texts: list[str], batch: int) -> np.ndarray:
+    """Embed the out-of-scope examples as queries, reusing the previous build's vectors for known texts."""
+    known: dict[str, np.ndarray] = {}
+    if previous is not None and previous.out_of_scope_vectors is not None:
+        known = dict(zip(previous.out_of_scope, previous.out_of_scope_vectors, strict=False))
+    missing = [t for t in texts if t not in known]
+    for start in range(0, len(missing), batch):
+        chunk = missing[start : start + batch]
+        known.update(zip(chunk, embedder.embed_queries(chunk), strict=True))
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.stack([known[t] for t in texts]).astype(np.float32)
+
+
+def _classifier(previous, digest: str, matrix: np.ndarray, keys: list[Key], oos: list[str], oos_vectors: np.ndarray):
+    """Train the article classifier, or reuse the previous one when neither the KB nor the examples changed."""
+    if previous is not None and previous.classifier is not None and previous.manifest.classifier_digest == digest:
+        return previous.classifier
+    if not keys:
+        return None
+    started = time.perf_counter()
+    vectors = np.vstack([matrix, oos_vectors]) if len(oos) else matrix
+    texts = [k.text for k in keys] + oos
+    labels = [k.article_id for k in keys] + [OUT_OF_SCOPE] * len(oos)
+    classifier = ArticleClassifier.train(vectors, texts, labels)
+    logger.info("trained the article classifier on %d examples in %.1f s", len(labels), time.perf_counter() - started)
+    return classifier
 
 
 def _reusable(index_dir: Path, embedder: Embedder, section_max_chars: int):
@@ -274,4 +323,21 @@ def build_from_kb(
         batch_size=batch_size,
         progress=progress,
         skipped=loaded.problems,
+        out_of_scope=read_out_of_scope(Path(kb_dir)),
     )
+
+
+OUT_OF_SCOPE_FILE = "out-of-scope.txt"
+"""Optional file in the KB folder: messages the bot must not answer, one per line (``#`` starts a comment)."""
+
+
+def read_out_of_scope(kb_dir: Path) -> list[str]:
+    """Return the KB's out-of-scope example messages (none when the file is absent)."""
+    path = Path(kb_dir) / OUT_OF_SCOPE_FILE
+    if not path.is_file():
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise BuildError([ArticleProblem(str(path), f"not UTF-8 text ({exc.reason})")]) from exc
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]

@@ -45,10 +45,17 @@ class HybridSearcher:
         # Only languages with enough articles get their own centre; a median of two is noise.
         self._lang_groups = [langs == lang for lang in set(langs.tolist()) if (langs == lang).sum() >= 5]
         self._article_langs = langs
+        self._article_sections: dict[str, list[Section]] = {}
+        for section in index.sections:
+            self._article_sections.setdefault(section.article_id, []).append(section)
         self._section_keys: dict[str, list[int]] = {}
         for i, key in enumerate(index.keys):
             if key.kind == "section":
                 self._section_keys.setdefault(key.article_id, []).append(i)
+
+    def article_sections(self, article_id: str) -> list[Section]:
+        """Return an article's sections in reading order."""
+        return self._article_sections.get(article_id, [])
 
     def _per_article_max(self, key_scores: np.ndarray) -> np.ndarray:
         """Best key score of every article."""

@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,9 +33,10 @@ import numpy as np
 
 from indexer.articles import Article
 from indexer.chunking import Section
+from indexer.classifier import ArticleClassifier
 from indexer.lexical import LexicalIndex
 
-FORMAT = 1
+FORMAT = 2  # 2: article classifier and out-of-scope examples
 CURRENT = "CURRENT"
 
 
@@ -71,6 +72,8 @@ class Manifest:
     built_at: str
     build_seconds: float
     articles: dict[str, dict]
+    out_of_scope: int = 0
+    classifier_digest: str = ""
 
     def embedding_key(self) -> tuple:
         """Everything that changes a stored vector; when it differs, nothing can be reused."""
@@ -89,6 +92,9 @@ class IndexData:
     vectors: np.ndarray
     faiss_index: object
     lexical: LexicalIndex
+    classifier: ArticleClassifier | None = None
+    out_of_scope: tuple[str, ...] = ()
+    out_of_scope_vectors: np.ndarray | None = None
 
     @property
     def generation(self) -> str:
@@ -151,6 +157,10 @@ def write_generation(
     sections: list[Section],
     keys: list[Key],
     vectors: np.ndarray,
+    *,
+    classifier: ArticleClassifier | None = None,
+    out_of_scope: Sequence[str] = (),
+    out_of_scope_vectors: np.ndarray | None = None,
 ) -> None:
     """Write every file of a generation into ``folder`` (not yet visible to readers)."""
     import faiss  # noqa: PLC0415
@@ -165,6 +175,11 @@ def write_generation(
     _write_jsonl(folder / "sections.jsonl", [asdict(s) for s in sections])
     _write_jsonl(folder / "keys.jsonl", [asdict(k) for k in keys])
     LexicalIndex.build([k.text for k in keys]).save(folder / "lexical")
+    if classifier is not None:
+        classifier.save(folder / "classifier.npz")
+    _write_jsonl(folder / "out_of_scope.jsonl", [{"text": t} for t in out_of_scope])
+    oos_vectors = out_of_scope_vectors if out_of_scope_vectors is not None else np.zeros((0, manifest.dim))
+    np.save(folder / "out_of_scope.npy", np.asarray(oos_vectors, dtype=np.float32))
     # The manifest goes last: a folder without one is never a complete generation.
     with (folder / "manifest.json").open("w", encoding="utf-8") as fh:
         json.dump(asdict(manifest), fh, ensure_ascii=False, indent=1)
@@ -230,7 +245,10 @@ def load_index(index_dir: Path, *, expect_model: str | None = None) -> IndexData
         raise IndexMismatchError(f"{folder}: vectors ({flat.ntotal}x{flat.d}) do not match keys/manifest")
     vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, manifest.dim), np.float32)
     lexical = LexicalIndex.load(folder / "lexical", len(keys))
-    return IndexData(folder, manifest, articles, sections, keys, vectors, flat, lexical)
+    classifier = ArticleClassifier.load(folder / "classifier.npz") if (folder / "classifier.npz").is_file() else None
+    oos = tuple(row["text"] for row in _read_jsonl(folder / "out_of_scope.jsonl"))
+    oos_vectors = np.load(folder / "out_of_scope.npy")
+    return IndexData(folder, manifest, articles, sections, keys, vectors, flat, lexical, classifier, oos, oos_vectors)
 
 
 def _article(row: dict) -> Article:

@@ -1,0 +1,47 @@
+"""Split a message that asks several things into its questions.
+
+"How much is delivery and can I pay on arrival?" holds two questions; each is matched on its
+own so each gets its answer and source. A split is made at sentence ends and at "and"/"also"
+/«و»/«همچنین» when what follows starts like a new question (a question word or an auxiliary
+verb), so "delivery to Tehran and Karaj" stays one question. Pieces with fewer than two
+content words are not questions on their own and stay attached to their neighbour.
+"""
+
+from __future__ import annotations
+
+import re
+
+from indexer.textnorm import lexical_tokens, split_sentences
+
+_EN_START = (
+    r"(?:can|could|do|does|did|is|are|was|will|would|should|may|how|what|when|where|which|who|why|"
+    r"i (?:also )?(?:want|need|would like)|is there|are there)\b"
+)
+_FA_START = (
+    r"(?:آیا|چطور|چطوری|چگونه|چه|چی|چند|چقدر|کی|کجا|کدام|کدوم|چرا|میشه|می‌شه|می‌شود|میشود|می‌توانم|میتونم|"
+    r"می‌تونم|امکان|ممکنه|ممکن است|دارید|هست|اگر|آیا)"
+)
+_JOINER = re.compile(
+    rf"(?:,?\s+(?:and|also|plus)\s+(?:also\s+)?(?={_EN_START})|\s+(?:و|همچنین|ضمنا|ضمناً)\s+(?={_FA_START}))",
+    re.IGNORECASE,
+)
+
+
+def split_questions(message: str, *, limit: int = 3) -> list[str]:
+    """Return the message's questions (at least one: the message itself), at most ``limit``."""
+    pieces: list[str] = []
+    for sentence in split_sentences(message):
+        pieces.extend(p.strip() for p in _JOINER.split(sentence) if p and p.strip())
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and len(lexical_tokens(piece)) < 2:
+            merged[-1] = f"{merged[-1]} {piece}"
+        elif merged and len(lexical_tokens(merged[-1])) < 2:
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    if len(merged) <= 1:
+        return [message.strip()]
+    if len(merged) > limit:
+        merged = [*merged[: limit - 1], " ".join(merged[limit - 1 :])]
+    return merged

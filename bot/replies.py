@@ -1,0 +1,75 @@
+"""The bot's own words, in Persian and English: everything it says that is not quoted from the KB."""
+
+from __future__ import annotations
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "source": {"fa": "منبع", "en": "Source"},
+    "other_language_fa": {
+        "fa": "",
+        "en": "This is answered in our Persian help centre (there is no English version yet):",
+    },
+    "other_language_en": {
+        "fa": "پاسخ این پرسش فقط در راهنمای انگلیسی ما آمده است:",
+        "en": "",
+    },
+    "not_found": {
+        "fa": "متأسفانه پاسخ مطمئنی برای این پرسش در راهنمای ما پیدا نکردم.",
+        "en": "I'm sorry, I couldn't find a reliable answer to that in our help centre.",
+    },
+    "rephrase": {
+        "fa": "می‌شود پرسش را کمی دقیق‌تر یا با کلمات دیگری بنویسید؟",
+        "en": "Could you put the question another way, or add a detail?",
+    },
+    "handoff_low_confidence": {
+        "fa": "برای اینکه پاسخ درستی بگیرید، گفتگو را به یکی از همکارانم در پشتیبانی می‌سپارم.",
+        "en": "To make sure you get the right answer, I'm passing this conversation to a colleague in our support team.",
+    },
+    "handoff_requested": {
+        "fa": "حتماً. گفتگو را به یکی از همکارانم در پشتیبانی می‌سپارم.",
+        "en": "Of course. I'm passing this conversation to a colleague in our support team.",
+    },
+    "handoff_repeated_failure": {
+        "fa": "متأسفم که نتوانستم کمکتان کنم. گفتگو را به یکی از همکارانم در پشتیبانی می‌سپارم.",
+        "en": "I'm sorry I haven't been able to help. I'm passing this conversation to a colleague in our support team.",
+    },
+    "handoff_angry": {
+        "fa": "گفتگو را با اولویت بالا به یکی از همکارانم در پشتیبانی می‌سپارم تا خودش پیگیری کند.",
+        "en": "I've passed this conversation to a colleague in our support team with high priority, "
+        "so a person follows it up.",
+    },
+    "apology": {
+        "fa": "{name}واقعاً متأسفیم که این مشکل پیش آمده و باعث ناراحتی‌تان شده است؛ حق دارید پیگیر باشید.",
+        "en": "{name}I'm really sorry about this; you're right to expect better from us.",
+    },
+    "ticket": {"fa": "شماره‌ی پیگیری شما: {ticket}", "en": "Your reference number: {ticket}"},
+    "phone": {"fa": "شماره‌ی تماس پشتیبانی: {phone}", "en": "Support phone: {phone}"},
+    "waiting_for_agent": {
+        "fa": "پیامتان ثبت شد و همکارم در پشتیبانی آن را می‌بیند.",
+        "en": "Your message has been added to the conversation and a colleague in our support team will see it.",
+    },
+    "greeting": {
+        "fa": "سلام{name}! چطور می‌توانم کمکتان کنم؟",
+        "en": "Hello{name}! How can I help you?",
+    },
+}
+
+PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def text(key: str, lang: str, **values: str) -> str:
+    """Return the bot's sentence ``key`` in ``lang`` (Persian for anything but English), filled with ``values``."""
+    template = _TEXTS[key]["en" if lang == "en" else "fa"]
+    return template.format(**values)
+
+
+def name_prefix(name: str | None, lang: str) -> str:
+    """Return the customer's name as a sentence opener ("Sara, " / «سارا عزیز، »), or nothing."""
+    if not name or not name.strip():
+        return ""
+    name = " ".join(name.split())[:60]
+    return f"{name}, " if lang == "en" else f"{name} عزیز، "
+
+
+def persian_digits(value: str) -> str:
+    """Write ASCII digits as Persian digits (for numbers the bot itself writes in Persian replies)."""
+    return value.translate(PERSIAN_DIGITS)

@@ -1,0 +1,441 @@
+"""The chat service: one customer message in, one grounded reply (or a handoff) out.
+
+The HTTP API, ``pasokh ask`` and the benchmarks all call :meth:`ChatService.chat`; nothing here
+imports FastAPI. A turn is stored (with the ticket, when it hands off) before the reply returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from bot import replies
+from bot.cues import dissatisfied, small_talk
+from bot.extract import best_passage
+from bot.handoff import HandoffDecision, TurnFacts, decide
+from bot.hours import BusinessHours, handoff_eta
+from bot.human_request import detect_human_request
+from bot.matching import Match, Matcher
+from bot.questions import split_questions
+from bot.related import RelatedArticle, RelatedArticles
+from bot.sentiment import Sentiment, SentimentScorer
+from bot.settings import Settings
+from bot.storage import (
+    STATE_HUMAN,
+    Conversation,
+    ConversationUpdate,
+    NewTicket,
+    Storage,
+    Turn,
+    utcnow,
+)
+from indexer.embedding import Embedder
+from indexer.retrieval import Hit
+from indexer.textnorm import detect_lang, lexical_tokens
+
+logger = logging.getLogger(__name__)
+
+LANGS = ("fa", "en")
+MAX_ID_CHARS = 200
+_SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+# Follow-ups are short and lean on the previous question: "and for Shiraz?", «برای مشهد چطور؟».
+_FOLLOW_UP_MAX_TERMS = 4
+
+
+class ChatInputError(ValueError):
+    """A request the service refuses; ``field`` names the offending input."""
+
+    def __init__(self, field_name: str, message: str, *, status: int = 422) -> None:
+        """Describe what is wrong with ``field_name``."""
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One customer message as received."""
+
+    message: str
+    session_id: str | None = None
+    lang: str | None = None
+    channel: str = "web"
+    customer_id: str | None = None
+    customer_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """An article a reply quotes."""
+
+    article_id: str
+    title: str
+    section: str
+    url: str | None
+    score: float
+
+    def to_json(self) -> dict:
+        """Return the source as in ``POST /v1/chat``."""
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "section": self.section,
+            "url": self.url,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """Everything ``POST /v1/chat`` returns."""
+
+    session_id: str
+    reply: str
+    lang: str
+    answered: bool
+    confidence: float
+    handoff: bool
+    handoff_reason: str | None
+    ticket_id: str | None
+    sentiment: Sentiment
+    sources: tuple[Source, ...] = ()
+    related: tuple[RelatedArticle, ...] = ()
+
+    def to_json(self) -> dict:
+        """Return the reply object of the HTTP contract."""
+        return {
+            "session_id": self.session_id,
+            "reply": self.reply,
+            "lang": self.lang,
+            "answered": self.answered,
+            "confidence": round(self.confidence, 4),
+            "handoff": self.handoff,
+            "handoff_reason": self.handoff_reason,
+            "ticket_id": self.ticket_id,
+            "sentiment": self.sentiment.to_json(),
+            "sources": [s.to_json() for s in self.sources],
+            "related": [r.to_json() for r in self.related],
+        }
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One question of the message with its match and the text the match was made on."""
+
+    question: str
+    query: str
+    match: Match
+
+
+@dataclass
+class ChatService:
+    """Answers customer messages from one loaded index and records every turn."""
+
+    settings: Settings
+    matcher: Matcher
+    embedder: Embedder
+    storage: Storage
+    sentiment: SentimentScorer
+    hours: BusinessHours
+    related: RelatedArticles
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @property
+    def threshold(self) -> float:
+        """Confidence below which a question is not answered from the KB."""
+        if self.settings.confidence_threshold is not None:
+            return self.settings.confidence_threshold
+        return self.matcher.calibrator.threshold
+
+    # --- input ---------------------------------------------------------------------------
+
+    def validate(self, request: ChatRequest) -> str:
+        """Return the message stripped of outer whitespace, or raise :class:`ChatInputError`."""
+        message = request.message.strip() if isinstance(request.message, str) else None
+        if message is None:
+            raise ChatInputError("message", "must be a string")
+        if not message:
+            raise ChatInputError("message", "must not be empty or only whitespace")
+        if len(message) > self.settings.max_message_chars:
+            raise ChatInputError(
+                "message", f"is {len(message)} characters long; the limit is {self.settings.max_message_chars}"
+            )
+        if request.lang is not None and request.lang not in LANGS:
+            raise ChatInputError("lang", f"must be one of {', '.join(LANGS)} (or omitted to detect it)")
+        if request.session_id is not None and not _SESSION_ID_RE.match(request.session_id):
+            raise ChatInputError("session_id", "is not a session id this service issued", status=404)
+        for name, value in (
+            ("channel", request.channel),
+            ("customer.id", request.customer_id),
+            ("customer.name", request.customer_name),
+        ):
+            if value is not None and len(value) > MAX_ID_CHARS:
+                raise ChatInputError(name, f"must be at most {MAX_ID_CHARS} characters")
+        return message
+
+    # --- the turn --------------------------------------------------------------------------
+
+    def chat(self, request: ChatRequest) -> ChatReply:
+        """Answer one message: validate, understand, decide, store, reply."""
+        message = self.validate(request)
+        if request.session_id is not None:
+            conversation = self.storage.get_conversation(request.session_id)
+            if conversation is None:
+                raise ChatInputError("session_id", f"unknown session {request.session_id!r}", status=404)
+        else:
+            detected = detect_lang(message)
+            conversation = self.storage.create_conversation(
+                channel=request.channel or "web",
+                lang=request.lang or (detected if detected in LANGS else "fa"),
+                customer_id=request.customer_id,
+                customer_name=request.customer_name,
+            )
+        with self.storage.conversation_lock(conversation.id):
+            if request.session_id is not None:  # re-read under the lock: another turn may just have finished
+                conversation = self.storage.get_conversation(conversation.id) or conversation
+            return self._turn(conversation, message, request)
+
+    def _language(self, message: str, request: ChatRequest, conversation: Conversation) -> str:
+        if request.lang:
+            return request.lang
+        detected = detect_lang(message)
+        return detected if detected in LANGS else conversation.lang
+
+    def _turn(self, conversation: Conversation, message: str, request: ChatRequest) -> ChatReply:
+        lang = self._language(message, request, conversation)
+        name = request.customer_name or conversation.customer_name
+        vector = self.embedder.embed_queries([message])[0]
+        mood = self.sentiment.score(message, vector)
+        now = self.clock()
+        if conversation.state == STATE_HUMAN:
+            return self._while_with_agent(conversation, message, lang, mood, now, name)
+
+        talk = small_talk(message)
+        facts_requested = detect_human_request(message).requested
+        unhappy = dissatisfied(message) and any(t.role == "bot" for t in conversation.turns)
+        answers = [] if talk else self._answers(message, vector, conversation)
+        confidence = min((a.match.confidence for a in answers), default=0.0)
+        if answers and len(answers) > 1:
+            confident = [a for a in answers if a.match.confidence >= self.threshold]
+            confidence = min((a.match.confidence for a in confident), default=answers[0].match.confidence)
+            answers = confident or answers[:1]
+        decision = decide(
+            TurnFacts(
+                confidence=confidence,
+                threshold=self.threshold,
+                requested=facts_requested,
+                angry=mood.angry,
+                small_talk=talk is not None,
+                dissatisfied=unhappy,
+                failures_before=conversation.failures,
+                failure_limit=self.settings.failures_before_handoff,
+            )
+        )
+        text, sources = self._compose(answers, decision, talk, mood, lang, name)
+        ticket = None
+        if decision.handoff:
+            ticket = NewTicket(
+                reason=decision.reason or "low_confidence",
+                priority=decision.priority,
+                lang=lang,
+                question=message,
+                expected_at=self.hours.next_opening(now),
+            )
+            text = "\n\n".join(
+                part
+                for part in (
+                    text,
+                    replies.text(f"handoff_{decision.reason}", lang),
+                    handoff_eta(self.hours, now, lang, phone=self.settings.support_phone),
+                )
+                if part
+            )
+        top = answers[0] if answers and decision.answered else None
+        related = self.related.for_answer(
+            [s.article_id for s in sources],
+            [h.article.id for a in answers for h in a.match.hits[1:4]],
+            lang,
+        )
+        update = ConversationUpdate(
+            lang=lang,
+            state=STATE_HUMAN if decision.handoff else conversation.state,
+            failures=decision.failures,
+            topic_article_id=top.match.hit.article.id if top and top.match.hit else conversation.topic_article_id,
+            topic_question=top.query if top else conversation.topic_question,
+            customer_name=request.customer_name,
+            turns=(
+                Turn("customer", message, now, lang=lang, details={"sentiment": mood.to_json()}),
+                Turn(
+                    "bot",
+                    text,
+                    self.clock(),
+                    lang=lang,
+                    answered=decision.answered,
+                    confidence=round(confidence, 4),
+                    handoff_reason=decision.reason,
+                    details={
+                        "sources": [s.to_json() for s in sources],
+                        "candidates": [
+                            {"article_id": h.article.id, "confidence": round(a.match.confidence, 4)}
+                            for a in answers
+                            for h in a.match.hits[:3]
+                        ],
+                        "small_talk": talk,
+                    },
+                ),
+            ),
+            ticket=ticket,
+        )
+        ticket_id = self.storage.record_turn(conversation.id, update, None)
+        if ticket_id:
+            text = f"{text}\n{replies.text('ticket', lang, ticket=ticket_id)}"
+        return ChatReply(
+            session_id=conversation.id,
+            reply=text,
+            lang=lang,
+            answered=decision.answered,
+            confidence=confidence,
+            handoff=decision.handoff,
+            handoff_reason=decision.reason,
+            ticket_id=ticket_id,
+            sentiment=mood,
+            sources=tuple(sources),
+            related=tuple(related),
+        )
+
+    def _answers(self, message: str, vector: np.ndarray, conversation: Conversation) -> list[_Answer]:
+        """Match each question of the message; a short follow-up borrows the previous question's topic."""
+        questions = split_questions(message)
+        if len(questions) == 1:
+            answer = _Answer(message, message, self.matcher.match(message, vector))
+            follow = self._follow_up(message, conversation)
+            if follow is not None and follow.match.confidence > answer.match.confidence:
+                return [follow]
+            return [answer]
+        answers = []
+        seen: set[str] = set()
+        for question in questions:
+            qvec = self.embedder.embed_queries([question])[0]
+            match = self.matcher.match(question, qvec)
+            article = match.hit.article.id if match.hit else ""
+            if article in seen:
+                continue
+            seen.add(article)
+            answers.append(_Answer(question, question, match))
+        return answers
+
+    def _follow_up(self, message: str, conversation: Conversation) -> _Answer | None:
+        if not conversation.topic_question or len(lexical_tokens(message)) > _FOLLOW_UP_MAX_TERMS:
+            return None
+        combined = f"{conversation.topic_question} {message}"
+        vector = self.embedder.embed_queries([combined])[0]
+        return _Answer(message, combined, self.matcher.match(combined, vector))
+
+    # --- the reply -------------------------------------------------------------------------
+
+    def _compose(
+        self,
+        answers: list[_Answer],
+        decision: HandoffDecision,
+        talk: str | None,
+        mood: Sentiment,
+        lang: str,
+        name: str | None,
+    ) -> tuple[str, list[Source]]:
+        parts: list[str] = []
+        sources: list[Source] = []
+        if mood.angry:
+            parts.append(replies.text("apology", lang, name=replies.name_prefix(name, lang)))
+        if decision.answered:
+            for answer in answers:
+                hit = answer.match.hit
+                if hit is None:
+                    continue
+                focus = answer.question if answer.query != answer.question else None
+                parts.append(self._grounded(hit, answer.query, lang, focus))
+                sources.append(_source(hit, answer.match.confidence))
+        elif talk == "greeting":
+            prefix = f" {name}" if name and lang == "en" else (f" {name} عزیز" if name else "")
+            parts.append(replies.text("greeting", lang, name=prefix))
+        elif talk in ("thanks", "goodbye"):
+            parts.append(_THANKS_REPLY[talk]["en" if lang == "en" else "fa"])
+        elif not decision.handoff:
+            parts.append(replies.text("not_found", lang))
+            parts.append(replies.text("rephrase", lang))
+        elif decision.reason in ("low_confidence", "repeated_failure"):
+            parts.append(replies.text("not_found", lang))
+        return "\n\n".join(parts), sources
+
+    def _grounded(self, hit: Hit, query: str, lang: str, focus: str | None = None) -> str:
+        sections = self.matcher.searcher.article_sections(hit.article.id)
+        preferred = next((i for i, s in enumerate(sections) if s.id == hit.section.id), 0)
+        passage = best_passage([s.text for s in sections], query, focus=focus, preferred=preferred)
+        link = hit.article.url or hit.article.id
+        lines = []
+        if hit.article.lang != lang and hit.article.lang in LANGS:
+            lines.append(replies.text(f"other_language_{hit.article.lang}", lang))
+        lines.append(passage)
+        lines.append(f"{replies.text('source', lang)}: {hit.article.title} ({link})")
+        return "\n".join(line for line in lines if line)
+
+    def _while_with_agent(
+        self, conversation: Conversation, message: str, lang: str, mood: Sentiment, now: datetime, name: str | None
+    ) -> ChatReply:
+        """A handed-off conversation: store the message for the agent, do not answer from the KB."""
+        ticket = self.storage.latest_ticket(conversation.id)
+        parts = []
+        if mood.angry:
+            parts.append(replies.text("apology", lang, name=replies.name_prefix(name, lang)))
+        parts.append(replies.text("waiting_for_agent", lang))
+        parts.append(handoff_eta(self.hours, now, lang, phone=self.settings.support_phone))
+        text = "\n\n".join(parts)
+        update = ConversationUpdate(
+            lang=lang,
+            state=conversation.state,
+            failures=conversation.failures,
+            topic_article_id=conversation.topic_article_id,
+            topic_question=conversation.topic_question,
+            turns=(
+                Turn("customer", message, now, lang=lang, details={"sentiment": mood.to_json()}),
+                Turn("bot", text, self.clock(), lang=lang, answered=False, confidence=0.0),
+            ),
+        )
+        self.storage.record_turn(conversation.id, update, None)
+        return ChatReply(
+            session_id=conversation.id,
+            reply=text,
+            lang=lang,
+            answered=False,
+            confidence=0.0,
+            handoff=True,
+            handoff_reason=ticket.reason if ticket else None,
+            ticket_id=ticket.id if ticket else None,
+            sentiment=mood,
+        )
+
+    # --- search ----------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """Return the best articles for ``query`` (the ``GET /v1/search`` results)."""
+        return self.matcher.searcher.search(query, k=k)
+
+
+_THANKS_REPLY = {
+    "thanks": {
+        "fa": "خواهش می‌کنم! اگر سؤال دیگری دارید، در خدمتم.",
+        "en": "You're welcome! If anything else comes up, just ask.",
+    },
+    "goodbye": {"fa": "روز خوبی داشته باشید!", "en": "Have a good day!"},
+}
+
+
+def _source(hit: Hit, confidence: float) -> Source:
+    from bot.answer import section_label  # noqa: PLC0415 - one label helper for search and chat
+
+    return Source(hit.article.id, hit.article.title, section_label(hit), hit.article.url, confidence)

@@ -1,0 +1,54 @@
+"""Settings for the chat service: the indexer's settings plus conversation, handoff and storage knobs."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, field_validator
+
+from indexer.settings import Settings as IndexSettings
+
+
+class Settings(IndexSettings):
+    """Runtime configuration of the whole product (``PASOKH_*`` variables or ``.env``)."""
+
+    database_url: str = Field(
+        "sqlite:///var/pasokh.db",
+        validation_alias=AliasChoices("PASOKH_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL of the conversation and handoff store (SQLite file by default).",
+    )
+    confidence_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Replies with a calibrated confidence below this are handed to a person (low_confidence). "
+            "Default: the threshold chosen with the calibrator on held-out data."
+        ),
+    )
+    failures_before_handoff: int = Field(
+        2, ge=1, le=20, description="Unanswered turns in a row after which the session goes to a person."
+    )
+    anger_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Sentiment anger score from which a message counts as angry."
+    )
+    max_message_chars: int = Field(4000, ge=1, le=100_000, description="Longest customer message accepted.")
+    timezone: str = Field("Asia/Tehran", description="Time zone of the support team's business hours.")
+    business_hours: str = Field(
+        "sat-wed 08:00-20:00; thu 08:00-14:00",
+        description="When people answer handoffs: 'days HH:MM-HH:MM' groups separated by ';' (fri = closed here).",
+    )
+    holidays: str = Field(
+        "01-01 01-02 01-03 01-04 01-12 01-13 03-14 03-15 11-22 12-29",
+        description=(
+            "Closed days as Jalali MM-DD (every year) or YYYY-MM-DD (one year, e.g. lunar holidays), "
+            "separated by spaces or commas. Default: Iran's fixed solar-calendar public holidays."
+        ),
+    )
+    support_phone: str = Field("", description="Phone number given to customers in handoff replies (optional).")
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_not_blank(cls, value: str) -> str:
+        """Refuse an empty database URL rather than fail on first request."""
+        if not value.strip():
+            raise ValueError("DATABASE_URL must be an SQLAlchemy URL such as sqlite:///var/pasokh.db")
+        return value.strip()

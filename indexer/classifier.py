@@ -1,0 +1,205 @@
+"""The index's article classifier: which article a message is about, and how unlike the KB it is.
+
+Trained at index time on the key vectors (example questions embedded as queries, sections as
+passages) with the article as the label, plus the KB's optional out-of-scope examples as one
+extra class. Two kinds of evidence come out for every message:
+
+* ``probs`` — the average of two multinomial logistic regressions, one over the embedding and
+  one over the embedding plus hashed character n-grams of the normalised text (the n-grams
+  catch names, codes and spellings the small embedding model blurs): discriminative, good at
+  telling close articles apart;
+* ``novelty`` — the smallest Mahalanobis distance from the message to an article's mean key
+  vector, with one shared, shrunk covariance (an LDA-style density): large when the message is
+  far from everything the KB covers, which the softmax cannot say because its probabilities
+  always sum to one over the articles.
+
+On CLINC150 train/dev the two together separate out-of-scope messages markedly better than the
+classifier's probability alone (docs/benchmarks.md, scripts/bench_quality.py); the chat service's
+calibrator turns them into a probability.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.textnorm import normalize
+
+logger = logging.getLogger(__name__)
+
+OUT_OF_SCOPE = "__out_of_scope__"
+"""Label of the KB's out-of-scope examples (messages the bot must not answer)."""
+
+_FORMAT = 1
+# Inverse regularisation of the logistic regression; C=10 was best on CLINC150 dev among 1/10/100.
+DEFAULT_C = 10.0
+# Character n-grams (2-5, inside word boundaries) hashed into 2^14 columns. Tuning used 2^15; half
+# that keeps the weight matrix (articles x columns) affordable for KBs of thousands of articles.
+_HASH_FEATURES = 2**14
+# Shrinkage of the shared covariance towards a scaled identity: KBs have few keys per article, and
+# an unshrunk 384x384 covariance from a few hundred vectors is singular. 0.2 was best on CLINC150 dev.
+DEFAULT_SHRINKAGE = 0.2
+
+
+@dataclass(frozen=True)
+class ClassifierScores:
+    """The classifier's view of one message."""
+
+    probs: dict[str, float]  # article id -> probability (out-of-scope mass left out)
+    p_out_of_scope: float
+    novelty: float  # min over articles of the squared Mahalanobis distance, divided by the dimension
+
+    def top(self) -> tuple[str, float]:
+        """Return the most probable article and its probability."""
+        if not self.probs:
+            return "", 0.0
+        aid = max(self.probs, key=self.probs.__getitem__)
+        return aid, self.probs[aid]
+
+
+def _hasher():
+    """Return the character n-gram featuriser (stateless: nothing to store but its parameters)."""
+    from sklearn.feature_extraction.text import HashingVectorizer  # noqa: PLC0415
+
+    return HashingVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), n_features=_HASH_FEATURES, alternate_sign=False, norm=None
+    )
+
+
+def _char_features(texts: list[str]):
+    """Sublinear, L2-normalised hashed n-gram counts of the normalised texts (a sparse matrix)."""
+    from sklearn.preprocessing import normalize as l2  # noqa: PLC0415
+
+    counts = _hasher().transform([normalize(t).lower() for t in texts]).astype(np.float32)
+    counts.data = 1.0 + np.log(counts.data)
+    return l2(counts)
+
+
+def _fit_softmax(features, labels: np.ndarray, c: float) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Fit a multinomial logistic regression; return classes, weights and biases in softmax form."""
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - heavy, index time only
+
+    classes = tuple(sorted(set(labels.tolist())))
+    if len(classes) == 1:  # a one-article KB: every in-scope message is that article's
+        return classes, np.zeros((1, features.shape[1]), np.float32), np.zeros(1, np.float32)
+    model = LogisticRegression(C=c, max_iter=2000)
+    with warnings.catch_warnings():
+        # KBs have few examples per article; sklearn warns that this "looks like regression".
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(features, labels)
+    coef, intercept = np.asarray(model.coef_), np.asarray(model.intercept_)
+    if len(classes) == 2:  # sklearn keeps one row for two classes; expand to softmax form
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+    return tuple(str(x) for x in model.classes_), coef.astype(np.float32), intercept.astype(np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max())
+    return z / z.sum()
+
+
+class ArticleClassifier:
+    """Two linear article classifiers plus a shared-covariance novelty score over key vectors."""
+
+    def __init__(
+        self,
+        classes: tuple[str, ...],
+        params: dict[str, np.ndarray],
+        mean_ids: tuple[str, ...],
+    ) -> None:
+        """Wrap trained parameters (use :meth:`train` or :meth:`load`)."""
+        self.classes = classes
+        self.params = {name: np.asarray(value, dtype=np.float32) for name, value in params.items()}
+        self.mean_ids = mean_ids
+        self._oos = np.array([c == OUT_OF_SCOPE for c in classes])
+        means, precision = self.params["means"], self.params["precision"]
+        # ||v - m||^2_P = v'Pv - 2 m'Pv + m'Pm: the last two are precomputed per article.
+        self._means_p = (means @ precision).astype(np.float32)
+        self._means_norm = np.einsum("ij,ij->i", self._means_p, means).astype(np.float32)
+
+    @classmethod
+    def train(
+        cls,
+        vectors: np.ndarray,
+        texts: list[str],
+        labels: list[str],
+        *,
+        c: float = DEFAULT_C,
+        shrinkage: float = DEFAULT_SHRINKAGE,
+    ) -> ArticleClassifier:
+        """Fit on key vectors and texts labelled by article id (and :data:`OUT_OF_SCOPE` examples)."""
+        from scipy.sparse import csr_matrix, hstack  # noqa: PLC0415
+
+        labels_arr = np.asarray(labels)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        classes, dense_w, dense_b = _fit_softmax(vectors, labels_arr, c)
+        mixed = hstack([csr_matrix(vectors), _char_features(texts)]).tocsr()
+        classes_mixed, mixed_w, mixed_b = _fit_softmax(mixed, labels_arr, c)
+        assert classes_mixed == classes  # both sort the same labels
+        dim = vectors.shape[1]
+        in_scope = labels_arr != OUT_OF_SCOPE
+        mean_ids = tuple(sorted(set(labels_arr[in_scope].tolist())))
+        position = {aid: i for i, aid in enumerate(mean_ids)}
+        rows = np.array([position[a] for a in labels_arr[in_scope]], dtype=np.int64)
+        x = vectors[in_scope].astype(np.float64)
+        means = np.zeros((len(mean_ids), dim))
+        np.add.at(means, rows, x)
+        means /= np.maximum(1, np.bincount(rows, minlength=len(mean_ids)))[:, None]
+        residual = x - means[rows]
+        cov = residual.T @ residual / max(1, len(x))
+        target = np.trace(cov) / dim if np.trace(cov) > 0 else 1e-3
+        cov = (1 - shrinkage) * cov + shrinkage * target * np.eye(dim)
+        params = {
+            "dense_w": dense_w,
+            "dense_b": dense_b,
+            "mixed_w": mixed_w,
+            "mixed_b": mixed_b,
+            "means": means,
+            "precision": np.linalg.inv(cov),
+        }
+        return cls(classes, params, mean_ids)
+
+    def scores(self, vector: np.ndarray, text: str) -> ClassifierScores:
+        """Score one message: its L2-normalised query vector and its text."""
+        v = np.asarray(vector, dtype=np.float32).reshape(-1)
+        p = self.params
+        dense = _softmax(p["dense_w"] @ v + p["dense_b"])
+        chars = _char_features([text])
+        dim = len(v)
+        mixed_logits = p["mixed_w"][:, :dim] @ v + p["mixed_b"]
+        if chars.nnz:
+            mixed_logits = mixed_logits + p["mixed_w"][:, dim + chars.indices] @ chars.data
+        probs_all = (dense + _softmax(mixed_logits)) / 2
+        probs = {aid: float(pi) for aid, pi, oos in zip(self.classes, probs_all, self._oos, strict=True) if not oos}
+        p_oos = float(probs_all[self._oos].sum())
+        if len(self.mean_ids):
+            dist = float(v @ p["precision"] @ v) - 2 * (self._means_p @ v) + self._means_norm
+            novelty = float(dist.min()) / dim
+        else:
+            novelty = 0.0
+        return ClassifierScores(probs, p_oos, novelty)
+
+    def save(self, path: Path) -> None:
+        """Write the parameters to ``path`` (an .npz file) with a JSON sidecar of the labels."""
+        with Path(path).open("wb") as fh:
+            np.savez(fh, **self.params)
+        Path(path).with_suffix(".json").write_text(
+            json.dumps({"format": _FORMAT, "classes": list(self.classes), "mean_ids": list(self.mean_ids)}),
+            encoding="utf-8",
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ArticleClassifier:
+        """Read parameters written by :meth:`save`."""
+        meta = json.loads(Path(path).with_suffix(".json").read_text(encoding="utf-8"))
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"{path}: classifier format {meta.get('format')} is not {_FORMAT}; rebuild the index")
+        with np.load(path) as data:
+            params = {name: data[name] for name in data.files}
+        return cls(tuple(meta["classes"]), params, tuple(meta["mean_ids"]))

@@ -1,0 +1,32 @@
+import pytest
+from hypothesis import given, strategies as st
+
+from bot.questions import split_questions
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("how much is delivery and can I pay on arrival?", ["how much is delivery", "can I pay on arrival?"]),
+        ("How much is delivery to Tehran and Karaj?", ["How much is delivery to Tehran and Karaj?"]),
+        ("هزینه ارسال به شیراز چقدره و میشه پرداخت در محل داشت؟", ["هزینه ارسال به شیراز چقدره", "میشه پرداخت در محل داشت؟"]),
+        ("سفارشم کی میرسه؟ میتونم لغوش کنم؟", ["سفارشم کی میرسه؟", "میتونم لغوش کنم؟"]),
+        ("hello", ["hello"]),
+        ("Thanks. Where is my order?", ["Thanks. Where is my order?"]),
+    ],
+)
+def test_split_questions_table(message, expected):
+    assert split_questions(message) == expected
+
+
+def test_split_questions_caps_the_count():
+    message = " ".join(f"Question about topic{i} refunds?" for i in range(6))
+    parts = split_questions(message, limit=3)
+    assert len(parts) == 3 and "topic5" in parts[-1]
+
+
+@given(st.text(max_size=200))
+def test_split_questions_never_empty_and_keeps_words(text):
+    parts = split_questions(text)
+    assert parts
+    assert all(isinstance(p, str) for p in parts)
