@@ -1,4 +1,4 @@
-# Two commands on a fresh machine:  `make run`  (set up + index the demo KB + try it)
+# Two commands on a fresh machine:  `make run`  (set up + index the demo KB + try it + serve it)
 #                                   `make test` (set up + the whole test suite)
 PYTHON ?= python3
 VENV ?= .venv
@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 # A pinned torch resolves to the CPU build on this platform; a loose one pulls CUDA (GBs).
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run test index clean
+.PHONY: setup run serve test index clean
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 setup: $(VENV)/.installed
 
@@ -23,8 +25,14 @@ index: setup
 
 run: index
 	$(BIN)/pasokh search "هزینه ارسال به شیراز چقدر است؟"
-	$(BIN)/pasokh search "How long do I have to return an item?"
-	$(BIN)/pasokh ask "رمز عبورم را فراموش کرده‌ام"
+	$(BIN)/pasokh ask "هزینه ارسال به شیراز چقدره و میشه پرداخت در محل داشت؟"
+	$(BIN)/pasokh ask --json "How long do I have to return an item?"
+	$(BIN)/pasokh ask "Can I pay with bitcoin?"
+	@echo "Serving the chat API on http://$(HOST):$(PORT) (docs: /docs). Ctrl-C stops it."
+	$(BIN)/pasokh serve --host $(HOST) --port $(PORT)
+
+serve: index
+	$(BIN)/pasokh serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest

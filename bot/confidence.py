@@ -24,8 +24,10 @@ logger = logging.getLogger(__name__)
 FEATURES = ("log_prob", "novelty", "p_out_of_scope", "fused", "lexical")
 """Evidence for one (message, article) pair.
 
-* ``log_prob`` — log of the article classifier's probability for the article;
-* ``novelty`` — how far the message is from every article (shared-covariance Mahalanobis / dim);
+* ``log_prob`` — log of the article classifier's probability for the article, minus the KB's
+  typical value for a right answer (:func:`indexer.classifier._references`);
+* ``novelty`` — how far the message is from every article (shared-covariance Mahalanobis),
+  relative to how far the KB's own example keys typically are;
 * ``p_out_of_scope`` — the classifier's probability for the KB's out-of-scope examples;
 * ``fused`` — the hybrid retrieval score of the article (1.0 for the best-ranked one);
 * ``lexical`` — the article's BM25 score relative to the best BM25 score (0 when no word matched).

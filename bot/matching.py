@@ -48,11 +48,12 @@ class Matcher:
             prob = scores.probs.get(hit.article.id, 0.0) if scores else hit.score
             features.append(
                 {
-                    "log_prob": math.log(max(prob, 1e-4)),
-                    "novelty": scores.novelty if scores else 0.0,
+                    "log_prob": math.log(max(prob, 1e-4)) - (scores.log_prob_ref if scores else 0.0),
+                    "novelty": scores.novelty / scores.novelty_ref if scores else 0.0,
                     "p_out_of_scope": scores.p_out_of_scope if scores else 0.0,
                     "fused": hit.score,
                     "lexical": hit.lexical / top_lexical if top_lexical > 0 else 0.0,
+                    "prob": prob,
                 }
             )
         return hits, features
@@ -60,7 +61,7 @@ class Matcher:
     def choose(self, hits: list[Hit], features: list[dict[str, float]]) -> int:
         """Index of the candidate to answer with."""
         w = self.choice_weight
-        mixed = [w * f["fused"] + (1 - w) * math.exp(f["log_prob"]) for f in features]
+        mixed = [w * f["fused"] + (1 - w) * f["prob"] for f in features]
         return int(np.argmax(mixed))
 
     def match(self, text: str, vector: np.ndarray) -> Match:

@@ -16,6 +16,7 @@ import numpy as np
 
 from indexer.articles import Article, ArticleProblem, load_kb
 from indexer.chunking import Section, split_article
+from indexer.classifier import _FORMAT as CLASSIFIER_FORMAT
 from indexer.classifier import OUT_OF_SCOPE, ArticleClassifier
 from indexer.embedding import Embedder
 from indexer.store import (
@@ -191,7 +192,7 @@ def build_index(
         if fresh:
             matrix[fresh] = new_vectors
         classifier_digest = hashlib.sha256(
-            (_kb_digest(per_article) + "\x1d" + "\x1e".join(oos_texts)).encode()
+            (f"classifier-{CLASSIFIER_FORMAT}\x1d" + _kb_digest(per_article) + "\x1d" + "\x1e".join(oos_texts)).encode()
         ).hexdigest()
         classifier = _classifier(previous, classifier_digest, matrix, all_keys, oos_texts, oos_vectors)
         query_prefix, passage_prefix = getattr(embedder, "prefixes", ("", ""))
@@ -285,7 +286,7 @@ def _reusable(index_dir: Path, embedder: Embedder, section_max_chars: int):
         prefixes = getattr(embedder, "prefixes", ("", ""))
         if (manifest.query_prefix, manifest.passage_prefix) != tuple(prefixes) or manifest.dim != embedder.dim:
             return None
-        return load_index(index_dir)
+        return load_index(index_dir, strict=False)
     except (OSError, ValueError, KeyError, IndexMismatchError) as exc:
         logger.warning("Previous index in %s is unreadable (%s): building from scratch", index_dir, exc)
         return None

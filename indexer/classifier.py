@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 OUT_OF_SCOPE = "__out_of_scope__"
 """Label of the KB's out-of-scope examples (messages the bot must not answer)."""
 
-_FORMAT = 1
+_FORMAT = 2  # 2: KB references for novelty and log-probability
 # Inverse regularisation of the logistic regression; C=10 was best on CLINC150 dev among 1/10/100.
 DEFAULT_C = 10.0
 # Character n-grams (2-5, inside word boundaries) hashed into 2^14 columns. Tuning used 2^15; half
@@ -53,6 +53,8 @@ class ClassifierScores:
     probs: dict[str, float]  # article id -> probability (out-of-scope mass left out)
     p_out_of_scope: float
     novelty: float  # min over articles of the squared Mahalanobis distance, divided by the dimension
+    novelty_ref: float = 1.0  # the KB's typical novelty of an in-scope message (see ArticleClassifier.train)
+    log_prob_ref: float = 0.0  # the KB's typical log-probability of the right article for a held-out message
 
     def top(self) -> tuple[str, float]:
         """Return the most probable article and its probability."""
@@ -97,6 +99,54 @@ def _fit_softmax(features, labels: np.ndarray, c: float) -> tuple[tuple[str, ...
         coef = np.vstack([-coef[0] / 2, coef[0] / 2])
         intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
     return tuple(str(x) for x in model.classes_), coef.astype(np.float32), intercept.astype(np.float32)
+
+
+def _references(vectors, labels, in_scope, rows, means, cov, c: float) -> tuple[float, float]:
+    """Return what an in-scope message typically looks like to this KB's classifier.
+
+    Raw novelty and probabilities depend on the KB (how many articles, how many example keys
+    each): a KB with 15 noisy examples per intent is less sure of everything than one with 100.
+    The calibrator therefore sees both relative to these references, measured on the KB itself:
+
+    * novelty: median leave-one-out Mahalanobis distance of each in-scope key to its own
+      article's mean (the key removed from the mean), divided by the dimension;
+    * log-probability: median log-probability of the right article for every fifth key of the
+      articles with at least two keys, from a dense classifier trained on the other keys.
+    """
+    dim = vectors.shape[1]
+    counts = np.bincount(rows, minlength=len(means))
+    precision = np.linalg.inv(cov)
+    x = vectors[in_scope].astype(np.float64)
+    n = counts[rows]
+    ok = n >= 2
+    novelty_ref = 1.0
+    if ok.any():
+        diff = x[ok] - means[rows[ok]]
+        dist = np.einsum("ij,jk,ik->i", diff, precision, diff) * (n[ok] / (n[ok] - 1.0)) ** 2 / dim
+        novelty_ref = float(np.median(dist)) or 1.0
+    log_prob_ref = 0.0
+    order = np.arange(len(labels))
+    held = np.zeros(len(labels), dtype=bool)
+    seen: dict[str, int] = {}
+    for i in order:
+        label = labels[i]
+        seen[label] = seen.get(label, 0) + 1
+        # every 5th key (the 2nd for articles with 2-4 keys) of articles with at least two keys
+        total = int((labels == label).sum())
+        if label != OUT_OF_SCOPE and total >= 2 and seen[label] % min(5, total) == 0:
+            held[i] = True
+    train_labels = labels[~held]
+    if held.any() and len(set(train_labels.tolist())) >= 2:
+        classes, w, b = _fit_softmax(vectors[~held], train_labels, c)
+        position = {cl: j for j, cl in enumerate(classes)}
+        logits = vectors[held] @ w.T + b
+        logits -= logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        truth = [position.get(lab, -1) for lab in labels[held]]
+        values = [logp[k, j] for k, j in enumerate(truth) if j >= 0]
+        if values:
+            log_prob_ref = float(np.median(values))
+    return novelty_ref, log_prob_ref
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -155,7 +205,9 @@ class ArticleClassifier:
         cov = residual.T @ residual / max(1, len(x))
         target = np.trace(cov) / dim if np.trace(cov) > 0 else 1e-3
         cov = (1 - shrinkage) * cov + shrinkage * target * np.eye(dim)
+        refs = _references(vectors, labels_arr, in_scope, rows, means, cov, c)
         params = {
+            "refs": np.array(refs, dtype=np.float32),
             "dense_w": dense_w,
             "dense_b": dense_b,
             "mixed_w": mixed_w,
@@ -183,7 +235,8 @@ class ArticleClassifier:
             novelty = float(dist.min()) / dim
         else:
             novelty = 0.0
-        return ClassifierScores(probs, p_oos, novelty)
+        refs = p.get("refs", np.array([1.0, 0.0]))
+        return ClassifierScores(probs, p_oos, novelty, float(refs[0]), float(refs[1]))
 
     def save(self, path: Path) -> None:
         """Write the parameters to ``path`` (an .npz file) with a JSON sidecar of the labels."""

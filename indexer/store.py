@@ -224,8 +224,12 @@ def read_manifest(folder: Path) -> Manifest:
     return Manifest(**data)
 
 
-def load_index(index_dir: Path, *, expect_model: str | None = None) -> IndexData:
-    """Load the served generation; refuse one built with a model other than ``expect_model``."""
+def load_index(index_dir: Path, *, expect_model: str | None = None, strict: bool = True) -> IndexData:
+    """Load the served generation; refuse one built with a model other than ``expect_model``.
+
+    With ``strict=False`` (a build reusing vectors) a classifier written by an older version is
+    skipped instead of refused: the build trains a new one.
+    """
     import faiss  # noqa: PLC0415
 
     folder = current_generation(Path(index_dir))
@@ -245,7 +249,15 @@ def load_index(index_dir: Path, *, expect_model: str | None = None) -> IndexData
         raise IndexMismatchError(f"{folder}: vectors ({flat.ntotal}x{flat.d}) do not match keys/manifest")
     vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, manifest.dim), np.float32)
     lexical = LexicalIndex.load(folder / "lexical", len(keys))
-    classifier = ArticleClassifier.load(folder / "classifier.npz") if (folder / "classifier.npz").is_file() else None
+    classifier = None
+    if (folder / "classifier.npz").is_file():
+        try:
+            classifier = ArticleClassifier.load(folder / "classifier.npz")
+        except ValueError as exc:
+            if strict:
+                raise IndexMismatchError(str(exc)) from exc
+    elif strict:
+        raise IndexMismatchError(f"{folder}: no article classifier; rebuild the index with `pasokh index`")
     oos = tuple(row["text"] for row in _read_jsonl(folder / "out_of_scope.jsonl"))
     oos_vectors = np.load(folder / "out_of_scope.npy")
     return IndexData(folder, manifest, articles, sections, keys, vectors, flat, lexical, classifier, oos, oos_vectors)

@@ -10,7 +10,11 @@ calibrator). A message counts as answered when its confidence reaches the thresh
 * out-of-scope recall: out-of-scope messages not answered.
 
     python scripts/bench_quality.py               # report on test splits with the shipped calibrator
-    python scripts/bench_quality.py --fit         # fit calibrator + threshold on CLINC150 dev, then report
+    python scripts/bench_quality.py --fit         # fit calibrator + threshold on held-out train/dev data, then report
+
+The calibrator is fitted on CLINC150 dev (its index built from train) and on leave-intents-out
+simulations from each HINT3 train split (HINT3 has no dev split and no out-of-scope training
+rows); no test split is used for fitting.
 
 The reliability table bins the test messages of all datasets by confidence and compares each
 bin's mean confidence with how often the answer was right (out-of-scope answers are wrong).
@@ -67,10 +71,12 @@ def intent_articles(rows: list[dict]) -> tuple[list[Article], list[str]]:
     return articles, oos
 
 
-def matcher_for(name: str, train: str, settings: Settings, embedder, calibrator: Calibrator) -> Matcher:
+def matcher_for(
+    name: str, train: str, settings: Settings, embedder, calibrator: Calibrator, rows: list[dict] | None = None
+) -> Matcher:
     """Build (or reuse) the index of a dataset's train split and return a matcher over it."""
-    articles, oos = intent_articles(read_jsonl(DATA / name / train))
-    index_dir = CACHE / embedder.name.replace("/", "_") / f"{name}-{Path(train).stem.replace('/', '_')}"
+    articles, oos = intent_articles(rows if rows is not None else read_jsonl(DATA / name / train))
+    index_dir = CACHE / embedder.name.replace("/", "_") / f"{name}-{train.removesuffix('.jsonl').replace('/', '_')}"
     index_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     report = build_index(articles, embedder, index_dir, out_of_scope=oos, progress=lambda done, total: None)
@@ -124,36 +130,72 @@ def rates(correct: np.ndarray, conf: np.ndarray, in_scope: np.ndarray, threshold
     return acc, recall
 
 
-def fit(matcher: Matcher, items: list[dict], model: str) -> Calibrator:
-    """Fit the calibrator on held-out messages (both classes weighted equally) and pick the threshold."""
+def simulated_out_of_scope(name: str, settings: Settings, embedder, calibrator: Calibrator, folds: int = 4):
+    """Held-out data from a train split with no out-of-scope rows: leave intents out.
+
+    The intents are dealt into ``folds`` groups; for each group a KB is built from the other
+    intents' utterances minus every fourth one. The held-out utterances are in-scope messages,
+    the left-out group's utterances out-of-scope ones. Only the train split is used.
+    """
+    rows = read_jsonl(DATA / name / "train.jsonl")
+    intents = sorted({r["label"] for r in rows})
+    pairs = []
+    for fold in range(folds):
+        left_out = set(intents[fold::folds])
+        kb_rows, queries, seen = [], [], {}
+        for row in rows:
+            if row["label"] in left_out:
+                queries.append({"text": row["text"], "label": "oos"})
+                continue
+            seen[row["label"]] = seen.get(row["label"], 0) + 1
+            (queries if seen[row["label"]] % 4 == 0 else kb_rows).append(row)
+        matcher = matcher_for(name, f"sim{fold}", settings, embedder, calibrator, rows=kb_rows)
+        vectors = query_vectors(embedder, name, f"sim{fold}", [q["text"] for q in queries])
+        pairs.append((matcher, evidence(matcher, queries, vectors)))
+    return [item for _, items in pairs for item in items], pairs[0][0]
+
+
+def fit(matcher: Matcher, pools: dict[str, list[dict]], model: str) -> Calibrator:
+    """Fit the calibrator on held-out messages and pick the threshold.
+
+    Every pool (dataset) gets the same total weight, split equally between its in-scope and
+    out-of-scope messages. The threshold maximises the mean over pools of min(in-scope
+    accuracy, out-of-scope recall).
+    """
     from sklearn.linear_model import LogisticRegression
 
     x, y, w = [], [], []
-    in_scope = np.array([it["label"] != "oos" for it in items])
-    weight_oos = in_scope.sum() / max(1, (~in_scope).sum())
-    for item in items:
-        if not item["ids"]:
-            continue
-        best = matcher.choose(None, item["features"])
-        x.append([item["features"][best][f] for f in FEATURES])
-        y.append(item["ids"][best] == item["label"])
-        w.append(1.0 if item["label"] != "oos" else weight_oos)
-    model_lr = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(x), np.array(y), sample_weight=np.array(w))
+    for items in pools.values():
+        n_in = sum(it["label"] != "oos" for it in items)
+        n_oos = len(items) - n_in
+        for item in items:
+            if not item["ids"]:
+                continue
+            best = matcher.choose(None, item["features"])
+            x.append([item["features"][best][f] for f in FEATURES])
+            y.append(item["ids"][best] == item["label"])
+            w.append(0.5 / n_in if item["label"] != "oos" else 0.5 / max(1, n_oos))
+    w = np.array(w) * len(w) / np.sum(w)
+    model_lr = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(x), np.array(y), sample_weight=w)
     calibrator = Calibrator(model, tuple(float(v) for v in model_lr.coef_[0]), float(model_lr.intercept_[0]), 0.5)
     matcher.calibrator = calibrator
-    correct, conf, in_scope = decide(matcher, items)
+    decided = {name: decide(matcher, items) for name, items in pools.items()}
     best_t, best_score = 0.5, -1.0
     for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
-        acc, recall = rates(correct, conf, in_scope, t)
-        if min(acc, recall) > best_score:
-            best_t, best_score = float(t), min(acc, recall)
+        score = float(np.mean([min(rates(*d, t)) for d in decided.values()]))
+        if score > best_score:
+            best_t, best_score = float(t), score
+    for name, d in decided.items():
+        acc, recall = rates(*d, best_t)
+        print(f"  fit pool {name}: in-scope accuracy {acc:.3f}, OOS recall {recall:.3f} at {best_t:.2f}", file=sys.stderr)
     return Calibrator(
         model,
         calibrator.weights,
         calibrator.bias,
         best_t,
-        f"CLINC150 dev ({len(items)} messages; in-scope and out-of-scope weighted equally), "
-        f"threshold maximising min(in-scope accuracy, OOS recall) = {best_score:.3f}",
+        f"{', '.join(f'{k} ({len(v)})' for k, v in pools.items())}; pools weighted equally, in-scope and "
+        f"out-of-scope equally within each; threshold maximising the mean of min(in-scope accuracy, OOS recall) "
+        f"= {best_score:.3f}",
     )
 
 
@@ -161,7 +203,12 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fit", action="store_true", help="fit the calibrator on CLINC150 dev and save it")
+    parser.add_argument("--fit", action="store_true", help="fit the calibrator on held-out data and save it")
+    parser.add_argument(
+        "--fit-hint3",
+        action="store_true",
+        help="also fit on leave-intents-out simulations of the HINT3 train splits (default: CLINC150 dev only)",
+    )
     parser.add_argument("--choice-sweep", action="store_true", help="print top-1 accuracy on dev per choice weight")
     args = parser.parse_args()
     settings = Settings()
@@ -182,7 +229,10 @@ def main() -> None:
                 print(f"choice weight {w:.2f}: dev in-scope top-1 accuracy {correct[in_scope].mean():.4f}")
             clinc.choice_weight = 0.5
         if args.fit:
-            calibrator = fit(clinc, dev_items, embedder.name)
+            pools = {"CLINC150 dev": dev_items}
+            for name in HINT3 if args.fit_hint3 else ():
+                pools[f"{name} train, intents left out"], _ = simulated_out_of_scope(name, settings, embedder, placeholder)
+            calibrator = fit(clinc, pools, embedder.name)
             path = default_calibrator_path(embedder.name)
             path.write_text(json.dumps(calibrator.to_json(), indent=1) + "\n", encoding="utf-8")
             print(f"wrote {path.relative_to(ROOT)}: threshold {calibrator.threshold:.2f}", file=sys.stderr)
@@ -225,7 +275,8 @@ def main() -> None:
               [((conf >= lo) & (conf < hi if hi < 1 else conf <= hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
               if s.any()) / len(conf)
     print(f"\nExpected calibration error: {ece:.3f}")
-    print(f"\nCommand: python scripts/bench_quality.py{' --fit' if args.fit else ''}")
+    flags = (" --fit" if args.fit else "") + (" --fit-hint3" if args.fit_hint3 else "")
+    print(f"\nCommand: python scripts/bench_quality.py{flags}")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,8 @@ def small_kb(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def env_fake(monkeypatch) -> None:
-    """Make the CLI use the fake embedder (no model load) for fast command tests."""
+def env_fake(monkeypatch, tmp_path) -> None:
+    """Make the CLI use the fake embedder (no model load) and a throwaway database, for fast command tests."""
     monkeypatch.setenv("PASOKH_MODEL", "fake")
+    monkeypatch.setenv("PASOKH_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
     os.environ.pop("PASOKH_INDEX", None)

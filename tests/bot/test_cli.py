@@ -50,10 +50,47 @@ def test_cli_search_and_ask(small_kb, tmp_path, capsys, env_fake):
     assert set(data["results"][0]) == {"article_id", "title", "section", "snippet", "url", "lang", "score"}
     assert main(["search", "--index", str(idx), "refund bank card"]) == EXIT_OK
     assert "Returns and refunds" in capsys.readouterr().out
+
+
+CHAT_FIELDS = {
+    "session_id", "reply", "lang", "answered", "confidence", "handoff", "handoff_reason",
+    "ticket_id", "sentiment", "sources", "related",
+}  # fmt: skip
+
+
+def test_cli_ask_json_is_the_chat_object_and_sessions_continue(small_kb, tmp_path, capsys, env_fake, monkeypatch):
+    idx = tmp_path / "idx"
+    main(["index", "--kb", str(small_kb), "--index", str(idx)])
+    capsys.readouterr()
+    monkeypatch.setenv("PASOKH_CONFIDENCE_THRESHOLD", "0.0")  # the fake model has no calibration: answer everything
     assert main(["ask", "--index", str(idx), "--json", "reset password"]) == EXIT_OK
     reply = json.loads(capsys.readouterr().out)
+    assert set(reply) == CHAT_FIELDS
+    assert reply["answered"] is True
     assert reply["sources"][0]["article_id"] == "password"
     assert "Forgot password" in reply["reply"]
+    assert main(["ask", "--index", str(idx), "--json", "--session", reply["session_id"], "I want a human"]) == EXIT_OK
+    second = json.loads(capsys.readouterr().out)
+    assert second["session_id"] == reply["session_id"]
+    assert second["handoff_reason"] == "requested" and second["ticket_id"]
+
+
+def test_cli_ask_refuses_unknown_session_and_empty_message(small_kb, tmp_path, capsys, env_fake):
+    idx = tmp_path / "idx"
+    main(["index", "--kb", str(small_kb), "--index", str(idx)])
+    capsys.readouterr()
+    assert main(["ask", "--index", str(idx), "--session", "nope", "hello"]) == EXIT_USAGE
+    assert "session_id" in capsys.readouterr().err
+    assert main(["ask", "--index", str(idx), "   "]) == EXIT_USAGE
+    assert "message" in capsys.readouterr().err
+
+
+def test_cli_serve_bad_setting_fails_before_listening(small_kb, tmp_path, capsys, env_fake, monkeypatch):
+    idx = tmp_path / "idx"
+    main(["index", "--kb", str(small_kb), "--index", str(idx)])
+    monkeypatch.setenv("PASOKH_BUSINESS_HOURS", "someday 25:00-26:00")
+    assert main(["serve", "--index", str(idx), "--port", "1"]) == EXIT_USAGE
+    assert "PASOKH_BUSINESS_HOURS" in capsys.readouterr().err
 
 
 def test_cli_search_without_index_or_query(tmp_path, capsys, env_fake):

@@ -1,0 +1,388 @@
+"""Anger and sentiment of customer messages: a small trained head over e5 plus explicit chat signals.
+
+The head is a multinomial logistic regression over the multilingual-e5-small query embedding
+(the vector the chat path already computes), giving angry / negative / neutral / positive
+probabilities. Text models miss much of what makes a support message angry, so the anger
+score combines the head's anger logit with explicit chat signals: ``!!!``/``؟؟؟``, SHOUTING,
+Persian and English insults and swearing, "third time"/«بار سوم», "useless"/«افتضاح»,
+threats to complain publicly or leave. Combiner weights are fitted on held-out predictions
+(see ``scripts/train_sentiment.py``); nothing here loads a model at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from indexer.textnorm import ZWNJ, detect_lang, normalize
+
+logger = logging.getLogger(__name__)
+
+LABELS: tuple[str, ...] = ("angry", "negative", "neutral", "positive")
+"""Head classes, in the row order of the stored weights."""
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+HEAD_FILE = "sentiment_head.npz"
+META_FILE = "sentiment_head.json"
+
+MAX_EMBED_CHARS = 1000
+"""Longer messages are cut to their head and tail before embedding (e5 reads 512 tokens at most)."""
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """The sentiment of one message; ``label == "angry"`` exactly when ``angry`` is true."""
+
+    label: str  # "angry" | "negative" | "neutral" | "positive"
+    angry: bool
+    score: float  # probability-like anger score in [0, 1]
+
+    def to_json(self) -> dict[str, object]:
+        """Return a JSON-ready dict with the score rounded to 4 decimals."""
+        return {"label": self.label, "angry": self.angry, "score": round(self.score, 4)}
+
+
+@runtime_checkable
+class SentimentScorer(Protocol):
+    """Scores a customer message; ``vector`` is its e5 query embedding when the caller has one."""
+
+    name: str
+
+    def score(self, text: str, vector: np.ndarray | None = None) -> Sentiment:
+        """Return the sentiment of ``text`` (never raises on a ``str``)."""
+        ...
+
+
+def truncate_for_embedding(text: str) -> str:
+    """Strip ``text`` and keep the first 600 and last 400 characters of a long one.
+
+    The tail is kept because the closing lines of a long complaint often carry the anger.
+    """
+    text = text.strip()
+    if len(text) <= MAX_EMBED_CHARS:
+        return text
+    return text[:600] + " … " + text[-400:]
+
+
+# --- chat signals ------------------------------------------------------------------------
+
+# Persian entries are matched as substrings of the normalised text with spaces and ZWNJs
+# removed, so «بی شعور», «بی‌شعور» and «بیشعور» all match; entries are normalised the same way.
+# Very short or ambiguous words («خر», «گاو», «عوضی» = "the wrong one") are left out on purpose.
+_FA_INSULTS = (
+    "احمق نفهم بی‌شعور کثافت لعنت آشغال مزخرف بی‌شرف دزد کلاهبردار دروغگو بی‌عرضه نالایق خاک‌توسر خاک‌برسر "
+    "گوربابا مرده‌شور ریدین ریدید ریدی گندزدین گندزدید بی‌ادب وقیح پررو عوضیا حرومزاده حرامزاده کصافط کسخل "
+    "کسکش جاکش بی‌غیرت الاغ گوساله حرف‌مفت بی‌وجدان بی‌همه‌چیز شیاد چرت‌وپرت"
+)
+_FA_HARSH = (
+    "افتضاح بی‌فایده به‌دردنخور بدردنخور خجالت‌بکشید خجالت‌نمی‌کشید شرم‌آور ننگ مسخره غیرقابل‌قبول فاجعه "
+    "بی‌مسئولیت مسئولیت‌ناپذیر کفرم اعصاب شورشو شورش‌را بسه‌دیگه دیگه‌بسه واقعاکه حالم‌بهم حالم‌ازاین سرکارگذاشت "
+    "توهین نفرت بی‌انصاف بی‌عرضگی وقت‌آدمو اعتمادندارم آدم‌حساب"
+)
+_FA_REPEAT = (
+    "بارسوم بارچهارم بارپنجم بارچندم سومین‌بار سومین‌مرتبه چهارمین‌بار چندمین‌بار صدبار هزاربار "
+    "بازم‌تاخیر چندبارباید هربار دفعه‌سوم"
+)
+_FA_THREAT = (
+    "شکایت سازمان‌حمایت مراجع‌قانونی شبکه‌های‌اجتماعی شبکه‌ها اینستاگرام توییتر همه‌جامیگم همه‌جامی‌گم "
+    "دفعه‌آخر آخرین‌بار هیچوقت‌از هیچ‌وقت‌از دیگه‌ازشما دیگه‌ازتون خریدنمی‌کنم وکیل حقمومی‌گیرم اطلاع‌رسانی"
+)
+_FA_DEMAND = "همین‌الان مدیرتون مدیرتان"  # «فوراً»/«سریعاً» would match across word gaps in the squashed text
+_FA_THANKS = "ممنون مرسی سپاس متشکر دستتون‌دردنکنه دمتون‌گرم خداقوت عالی ایول لطف‌کردید"
+
+# English and Finglish patterns run on the normalised (case-folded) text with word boundaries.
+_EN_INSULTS = (
+    r"idiots?|stupid|morons?|clowns?|crooks?|thie(?:f|ves)|liars?|incompetent|pathetic|garbage|trash|crap|"
+    r"shit\w*|bullshit|damn|hell|f\*+|fuck\w*|wtf|disgusting|bastards?|scammers?|jerks?|"
+    r"ahmagh|bi ?shoor|kesafat|dozd\w*|kolah ?bardar\w*|doroughgoo\w*|ashghal|mozakhraf|khak (?:too|to|tu|bar) sar\w*"
+)
+_EN_HARSH = (
+    r"useless|ridiculous|unacceptable|unbelievable|disgrace\w*|scam|joke|furious|sick (?:and tired|of)|shame on|"
+    r"worst|enough|waste of (?:time|money)|are you kidding|outrageous|absurd|awful|terrible|horrible|nonsense|"
+    r"afteza[h7]\w*|bi ?fayde|khejalat bekeshid|maskhare\w*"
+)
+_EN_REPEAT = (
+    r"(?:third|fourth|fifth|\d+(?:st|nd|rd|th)) time|(?:three|four|five|six|ten|\d+) times|once again|"
+    r"every (?:single )?time|yet again|bare (?:sevvom|sevom|chaharom)\w*"
+)
+_EN_THREAT = (
+    r"report (?:you|this)|lawyer|sue you|consumer protection|dispute the charge|chargeback|"
+    r"(?:post|tell|warn) \w* ?(?:everyone|everywhere|instagram|twitter)|leave a review|never (?:again|buy|order|shop)|"
+    r"last time i|cancel my account|shekayat\w*|kharid nemikonam"
+)
+_EN_DEMAND = r"right now|immediately|today\.|manager|real person|asap"
+_EN_THANKS = (
+    r"thanks?|thank you|appreciate\w*|great|awesome|amazing|perfect|excellent|love|merci|mamnoon\w*|dametoon garm"
+)
+
+# Capitalised tokens that are not shouting.
+_ACRONYMS = frozenset(
+    "OK USA UK VAT SMS ID PIN ATM URL FAQ PDF CEO TV USB GPS IBAN SIM API APP DHL UPS EMS IOS".split()
+)
+_BANG_RUN_RE = re.compile("[!?\u061f]{2,}")
+_CAPS_WORD_RE = re.compile(r"\b[A-Z]{3,}\b")
+_LATIN_LETTER_RE = re.compile("[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class ChatSignals:
+    """Explicit anger cues of one message, each in [0, 1] (see :data:`SIGNAL_NAMES`)."""
+
+    exclaim: float
+    shouting: float
+    insult: float
+    harsh: float
+    repeat: float
+    threat: float
+    demand: float
+    thanks: float
+
+    def as_array(self) -> np.ndarray:
+        """Return the signals in :data:`SIGNAL_NAMES` order as float32."""
+        return np.array([getattr(self, name) for name in SIGNAL_NAMES], dtype=np.float32)
+
+
+SIGNAL_NAMES: tuple[str, ...] = ("exclaim", "shouting", "insult", "harsh", "repeat", "threat", "demand", "thanks")
+
+
+def _squash(key: str) -> str:
+    """Return the matching form of a Persian lexicon entry or text: normalised, no spaces or ZWNJs."""
+    return normalize(key).replace(ZWNJ, "").replace(" ", "")
+
+
+@lru_cache(maxsize=1)
+def _lexicons() -> dict[str, tuple[tuple[str, ...], re.Pattern[str]]]:
+    """Build the per-signal lexicons once (normalising the Persian entries needs hazm)."""
+
+    def fa(words: str) -> tuple[str, ...]:
+        return tuple(sorted({_squash(w) for w in words.split()}))
+
+    def en(alternatives: str) -> re.Pattern[str]:
+        return re.compile(rf"(?<![\w*])(?:{alternatives})(?![\w])")
+
+    return {
+        "insult": (fa(_FA_INSULTS), en(_EN_INSULTS)),
+        "harsh": (fa(_FA_HARSH), en(_EN_HARSH)),
+        "repeat": (fa(_FA_REPEAT), en(_EN_REPEAT)),
+        "threat": (fa(_FA_THREAT), en(_EN_THREAT)),
+        "demand": (fa(_FA_DEMAND), en(_EN_DEMAND)),
+        "thanks": (fa(_FA_THANKS), en(_EN_THANKS)),
+    }
+
+
+def _shouting(text: str) -> float:
+    """Return 1 for a mostly upper-case Latin message, else a share for each SHOUTED word (max 1)."""
+    letters = _LATIN_LETTER_RE.findall(text)
+    if len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7:
+        return 1.0
+    words = [w for w in _CAPS_WORD_RE.findall(text) if w not in _ACRONYMS]
+    return min(len(words), 2) / 2
+
+
+def chat_signals(text: str) -> ChatSignals:
+    """Return the explicit anger cues of ``text`` (raw customer text; normalised here)."""
+    norm = normalize(text)
+    squashed = norm.replace(ZWNJ, "").replace(" ", "")
+    counts: dict[str, float] = {}
+    for name, (fa_words, en_pattern) in _lexicons().items():
+        hits = sum(1 for w in fa_words if w in squashed) + len(en_pattern.findall(norm))
+        counts[name] = min(hits, 2) / 2
+    bangs = _BANG_RUN_RE.findall(text)
+    # A single "?!" is emphasis; three marks or two separate runs are the cue.
+    exclaim = min(sum(1 if len(run) >= 3 else 0.5 for run in bangs), 2) / 2
+    return ChatSignals(exclaim=exclaim, shouting=_shouting(text), **counts)
+
+
+def _sigmoid(x: float) -> float:
+    """Numerically safe logistic function."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+# --- the fake -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FakeSentimentScorer:
+    """Deterministic scorer without a model, for unit tests of other modules.
+
+    The anger score is a fixed logistic function of :func:`chat_signals`; the label falls back
+    to "positive" for thanks, "negative" for a few complaint words, else "neutral". ``vector``
+    is ignored.
+    """
+
+    threshold: float = 0.5
+    name: str = "fake-sentiment"
+
+    _WEIGHTS = {
+        "exclaim": 2.0,
+        "shouting": 2.0,
+        "insult": 4.0,
+        "harsh": 3.0,
+        "repeat": 2.0,
+        "threat": 3.0,
+        "demand": 1.0,
+    }
+    _NEGATIVE = re.compile(
+        r"\b(?:unfortunately|sadly|late|broken|missing|wrong)\b|متاسفانه|متأسفانه|خراب|دیر|اشتباه|نرسیده"
+    )
+
+    def score(self, text: str, vector: np.ndarray | None = None) -> Sentiment:
+        """Score ``text`` from its chat signals only."""
+        signals = chat_signals(text)
+        logit = -1.5 + sum(weight * getattr(signals, key) for key, weight in self._WEIGHTS.items())
+        logit -= 3.0 * signals.thanks
+        anger = _sigmoid(logit)
+        if anger >= self.threshold:
+            label = "angry"
+        elif signals.thanks:
+            label = "positive"
+        elif self._NEGATIVE.search(normalize(text)):
+            label = "negative"
+        else:
+            label = "neutral"
+        return Sentiment(label=label, angry=label == "angry", score=anger)
+
+
+# --- the trained head ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentimentHead:
+    """Weights of the trained head and its combiner, as stored in ``bot/models``."""
+
+    weights: np.ndarray  # (len(labels), dim) multinomial logistic regression
+    bias: np.ndarray  # (len(labels),)
+    lang_means: dict[str, np.ndarray]  # per-language mean embedding removed before the head
+    combiner: np.ndarray  # weights of [anger logit, *signals]
+    combiner_bias: float
+    labels: tuple[str, ...] = LABELS
+    signal_names: tuple[str, ...] = SIGNAL_NAMES
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str:
+        """Embedding model the head was trained on."""
+        return str(self.metadata.get("embedding_model", ""))
+
+    def features(self, vector: np.ndarray, lang: str) -> np.ndarray:
+        """Centre ``vector`` on its language's mean and re-normalise (helps English→Persian transfer)."""
+        vec = np.asarray(vector, dtype=np.float32).reshape(-1)
+        mean = self.lang_means.get(lang)
+        if mean is not None:
+            vec = vec - mean
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm > 0 else vec
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Return class probabilities (``labels`` order) for centred features, shape ``(..., n_labels)``."""
+        logits = features @ self.weights.T + self.bias
+        logits = logits - logits.max(axis=-1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=-1, keepdims=True)
+
+    def anger_score(self, probabilities: np.ndarray, signals: np.ndarray) -> float:
+        """Combine the head's anger logit with the chat signals into a score in [0, 1]."""
+        p = float(np.clip(probabilities[self.labels.index("angry")], 1e-6, 1 - 1e-6))
+        inputs = np.concatenate([[math.log(p / (1 - p))], signals])
+        return _sigmoid(float(inputs @ self.combiner) + self.combiner_bias)
+
+    def save(self, folder: Path, metadata: dict) -> None:
+        """Write ``sentiment_head.npz`` and ``sentiment_head.json`` into ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        langs = sorted(self.lang_means)
+        dim = self.weights.shape[1]
+        np.savez_compressed(
+            folder / HEAD_FILE,
+            weights=self.weights.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+            lang_names=np.array(langs),
+            lang_means=np.array([self.lang_means[k] for k in langs], dtype=np.float32).reshape(len(langs), dim),
+            combiner=self.combiner.astype(np.float32),
+            combiner_bias=np.float32(self.combiner_bias),
+        )
+        meta = {**metadata, "labels": list(self.labels), "signals": list(self.signal_names)}
+        meta["weights_sha256"] = hashlib.sha256((folder / HEAD_FILE).read_bytes()).hexdigest()
+        (folder / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path = MODEL_DIR) -> SentimentHead:
+        """Read a head written by :meth:`save`; raise ``FileNotFoundError`` naming the fix when absent."""
+        npz, meta_path = folder / HEAD_FILE, folder / META_FILE
+        missing = [str(p) for p in (npz, meta_path) if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"sentiment head missing: {', '.join(missing)}; train it with `python scripts/train_sentiment.py`"
+            )
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if tuple(meta.get("signals", ())) != SIGNAL_NAMES or tuple(meta.get("labels", ())) != LABELS:
+            raise ValueError(
+                f"{meta_path} was trained with other labels/signals; retrain with scripts/train_sentiment.py"
+            )
+        with np.load(npz) as data:
+            langs = [str(x) for x in data["lang_names"]]
+            return cls(
+                weights=data["weights"],
+                bias=data["bias"],
+                lang_means=dict(zip(langs, data["lang_means"], strict=True)),
+                combiner=data["combiner"],
+                combiner_bias=float(data["combiner_bias"]),
+                metadata=meta,
+            )
+
+
+def _lang_of(text: str) -> str:
+    """Return the head's language key: "fa" for Persian script, else "en" (Finglish embeds like English)."""
+    return "fa" if detect_lang(text) == "fa" else "en"
+
+
+class HeadSentimentScorer:
+    """The real scorer: e5 query embedding → trained head → combined with chat signals.
+
+    ``embed_query`` turns one text into its 384-d L2-normalised e5 query vector; it is called
+    only when :meth:`score` gets no ``vector``. Construction does no model work.
+    """
+
+    def __init__(self, head: SentimentHead, embed_query: Callable[[str], np.ndarray], threshold: float = 0.5) -> None:
+        """Keep the head, the embed callable and the anger threshold."""
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"anger threshold must be in [0, 1], got {threshold!r}")
+        self.head = head
+        self.threshold = threshold
+        self.name = f"e5-head+signals:{head.metadata.get('trained', 'unknown')}"
+        self._embed_query = embed_query
+
+    def score(self, text: str, vector: np.ndarray | None = None) -> Sentiment:
+        """Return the sentiment of ``text``, using ``vector`` as its embedding when given."""
+        if vector is None:
+            vector = self._embed_query(truncate_for_embedding(text) or " ")
+        probs = self.head.probabilities(self.head.features(vector, _lang_of(text)))
+        anger = self.head.anger_score(probs, chat_signals(text).as_array())
+        if anger >= self.threshold:
+            label = "angry"
+        else:
+            # The most likely of the calm classes, so label == "angry" exactly when angry is true.
+            calm = [i for i, name in enumerate(self.head.labels) if name != "angry"]
+            label = self.head.labels[max(calm, key=lambda i: probs[i])]
+        return Sentiment(label=label, angry=label == "angry", score=anger)
+
+
+def load_sentiment_scorer(
+    embed_query: Callable[[str], np.ndarray], threshold: float, model_dir: Path | None = None
+) -> SentimentScorer:
+    """Load the shipped head (``bot/models/sentiment_head.*``) into a :class:`HeadSentimentScorer`."""
+    head = SentimentHead.load(model_dir or MODEL_DIR)
+    logger.info("Loaded sentiment head trained on %s (%s)", head.model_name, head.metadata.get("trained", "?"))
+    return HeadSentimentScorer(head, embed_query, threshold)
