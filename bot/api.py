@@ -37,7 +37,7 @@ class Customer(BaseModel):
 
 
 def _chat_body(max_chars: int) -> type[BaseModel]:
-    """The ``POST /v1/chat`` body schema, with the configured message limit in it."""
+    """Return the ``POST /v1/chat`` body schema, with the configured message limit in it."""
 
     class ChatBody(BaseModel):
         """A customer message."""

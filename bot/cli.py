@@ -22,7 +22,7 @@ logger = logging.getLogger("pasokh")
 
 
 def _settings(args: argparse.Namespace):
-    """Settings from the environment, overridden by the flags given on the command line."""
+    """Return settings from the environment, overridden by the flags given on the command line."""
     from bot.settings import Settings  # noqa: PLC0415
 
     overrides = {}
@@ -124,8 +124,11 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(reply.to_json(), ensure_ascii=False, indent=1))
     else:
         print(reply.reply)
-        print(f"\n[session {reply.session_id} · confidence {reply.confidence:.2f}"
-              f"{' · handoff: ' + str(reply.handoff_reason) if reply.handoff else ''}]", file=sys.stderr)
+        print(
+            f"\n[session {reply.session_id} · confidence {reply.confidence:.2f}"
+            f"{' · handoff: ' + str(reply.handoff_reason) if reply.handoff else ''}]",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -161,7 +164,7 @@ def _cmd_setup(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests and docs)."""
+    """Return the argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="pasokh", description="Bilingual (fa/en) support bot and KB search.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -222,7 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except ValidationError as exc:
-        problems = "; ".join(f"PASOKH_{'_'.join(map(str, e['loc'])).upper()} ({'.'.join(map(str, e['loc']))}): {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"PASOKH_{'_'.join(map(str, e['loc'])).upper()} ({'.'.join(map(str, e['loc']))}): {e['msg']}"
+            for e in exc.errors()
+        )
         print(f"pasokh {args.command}: invalid setting: {problems}", file=sys.stderr)
         return EXIT_USAGE
     except (IndexNotFoundError, IndexMismatchError) as exc:

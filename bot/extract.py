@@ -159,7 +159,7 @@ def _expand(units: list[Unit], best: int, max_chars: int) -> str:
 def _join(units: list[Unit]) -> str:
     """Join units: sentences of one paragraph with a space, everything else line by line."""
     out = units[0].text if units else ""
-    for previous, unit in zip(units, units[1:]):
+    for previous, unit in zip(units, units[1:], strict=False):
         same_paragraph = previous.kind == unit.kind == "sentence" and previous.block == unit.block
         out += (" " if same_paragraph else "\n") + unit.text
     return out

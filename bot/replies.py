@@ -22,7 +22,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "handoff_low_confidence": {
         "fa": "برای اینکه پاسخ درستی بگیرید، گفتگو را به یکی از همکارانم در پشتیبانی می‌سپارم.",
-        "en": "To make sure you get the right answer, I'm passing this conversation to a colleague in our support team.",
+        "en": "To make sure you get the right answer, "
+        "I'm passing this conversation to a colleague in our support team.",
     },
     "handoff_requested": {
         "fa": "حتماً. گفتگو را به یکی از همکارانم در پشتیبانی می‌سپارم.",
@@ -30,7 +31,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "handoff_repeated_failure": {
         "fa": "متأسفم که نتوانستم کمکتان کنم. گفتگو را به یکی از همکارانم در پشتیبانی می‌سپارم.",
-        "en": "I'm sorry I haven't been able to help. I'm passing this conversation to a colleague in our support team.",
+        "en": "I'm sorry I haven't been able to help. "
+        "I'm passing this conversation to a colleague in our support team.",
     },
     "handoff_angry": {
         "fa": "گفتگو را با اولویت بالا به یکی از همکارانم در پشتیبانی می‌سپارم تا خودش پیگیری کند.",

@@ -50,7 +50,9 @@ class _OwnVectorScorer:
         return self._inner.score(text, None)
 
 
-def build_service(settings: Settings, *, embedder: Embedder | None = None, storage: Storage | None = None) -> ChatService:
+def build_service(
+    settings: Settings, *, embedder: Embedder | None = None, storage: Storage | None = None
+) -> ChatService:
     """Load everything the chat service needs (the slow part of starting up)."""
     embedder = embedder or make_embedder(settings)
     if hasattr(embedder, "load"):

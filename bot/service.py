@@ -387,7 +387,7 @@ class ChatService:
     def _while_with_agent(
         self, conversation: Conversation, message: str, lang: str, mood: Sentiment, now: datetime, name: str | None
     ) -> ChatReply:
-        """A handed-off conversation: store the message for the agent, do not answer from the KB."""
+        """Store a handed-off conversation's message for the agent; do not answer from the KB."""
         ticket = self.storage.latest_ticket(conversation.id)
         parts = []
         if mood.angry:

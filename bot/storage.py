@@ -213,7 +213,9 @@ class Storage:
         try:
             url = make_url(self.url)
         except ArgumentError as exc:
-            raise ValueError(f"DATABASE_URL {self.url!r} is not an SQLAlchemy URL (e.g. sqlite:///var/pasokh.db)") from exc
+            raise ValueError(
+                f"DATABASE_URL {self.url!r} is not an SQLAlchemy URL (e.g. sqlite:///var/pasokh.db)"
+            ) from exc
         kwargs: dict[str, Any] = {}
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
@@ -226,7 +228,9 @@ class Storage:
             Base.metadata.create_all(self._engine)
         except (ArgumentError, NoSuchModuleError, ImportError, OperationalError) as exc:
             shown = url.render_as_string(hide_password=True)
-            raise ValueError(f"DATABASE_URL {shown}: cannot open the database ({exc.__class__.__name__}: {exc})") from exc
+            raise ValueError(
+                f"DATABASE_URL {shown}: cannot open the database ({exc.__class__.__name__}: {exc})"
+            ) from exc
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         logger.info("conversation store ready (%s)", url.render_as_string(hide_password=True))
         return self
@@ -269,11 +273,16 @@ class Storage:
             if row is None:
                 return None
             turns = session.scalars(
-                select(TurnRow).where(TurnRow.conversation_id == conversation_id).order_by(TurnRow.id.desc()).limit(last_turns)
+                select(TurnRow)
+                .where(TurnRow.conversation_id == conversation_id)
+                .order_by(TurnRow.id.desc())
+                .limit(last_turns)
             ).all()
             return _conversation(row, list(reversed(turns)))
 
-    def record_turn(self, conversation_id: str, update: ConversationUpdate, customer: dict[str, Any] | None) -> str | None:
+    def record_turn(
+        self, conversation_id: str, update: ConversationUpdate, customer: dict[str, Any] | None
+    ) -> str | None:
         """Store a turn's messages, the new session state and the ticket (if any) atomically; return the ticket id."""
         with self._session() as session:
             row = session.get(ConversationRow, conversation_id, with_for_update=True)

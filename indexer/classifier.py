@@ -24,6 +24,7 @@ import json
 import logging
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,7 @@ class ClassifierScores:
         return aid, self.probs[aid]
 
 
+@lru_cache(maxsize=1)
 def _hasher():
     """Return the character n-gram featuriser (stateless: nothing to store but its parameters)."""
     from sklearn.feature_extraction.text import HashingVectorizer  # noqa: PLC0415
@@ -169,6 +171,11 @@ class ArticleClassifier:
         self.mean_ids = mean_ids
         self._oos = np.array([c == OUT_OF_SCOPE for c in classes])
         means, precision = self.params["means"], self.params["precision"]
+        dim = means.shape[1] if means.ndim == 2 else 0
+        # Character n-gram weights as (column, class) rows: a message touches ~100 columns, and
+        # gathering contiguous rows is far cheaper than gathering columns of (class, column).
+        self._dense_part = np.ascontiguousarray(self.params["mixed_w"][:, :dim])
+        self._char_rows = np.ascontiguousarray(self.params["mixed_w"][:, dim:].T)
         # ||v - m||^2_P = v'Pv - 2 m'Pv + m'Pm: the last two are precomputed per article.
         self._means_p = (means @ precision).astype(np.float32)
         self._means_norm = np.einsum("ij,ij->i", self._means_p, means).astype(np.float32)
@@ -224,9 +231,9 @@ class ArticleClassifier:
         dense = _softmax(p["dense_w"] @ v + p["dense_b"])
         chars = _char_features([text])
         dim = len(v)
-        mixed_logits = p["mixed_w"][:, :dim] @ v + p["mixed_b"]
+        mixed_logits = self._dense_part @ v + p["mixed_b"]
         if chars.nnz:
-            mixed_logits = mixed_logits + p["mixed_w"][:, dim + chars.indices] @ chars.data
+            mixed_logits = mixed_logits + chars.data @ self._char_rows[chars.indices]
         probs_all = (dense + _softmax(mixed_logits)) / 2
         probs = {aid: float(pi) for aid, pi, oos in zip(self.classes, probs_all, self._oos, strict=True) if not oos}
         p_oos = float(probs_all[self._oos].sum())

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import DEMO_KB
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from bot.api import create_app
 from bot.confidence import Calibrator

@@ -3,10 +3,9 @@ import os
 import subprocess
 import sys
 
-import pytest
+from conftest import ROOT, write_article
 
 from bot.cli import EXIT_BUILD_FAILED, EXIT_NO_INDEX, EXIT_OK, EXIT_USAGE, main
-from conftest import ROOT, write_article
 
 
 def test_cli_index_prints_one_summary_line_then_incremental(small_kb, tmp_path, capsys, env_fake):

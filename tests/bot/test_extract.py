@@ -10,7 +10,10 @@ Free delivery applies from 500,000 Toman."""
 def test_section_units_render_table_rows_with_headers():
     units = section_units(TABLE)
     rows = [u.text for u in units if u.kind == "row"]
-    assert rows == ["City: Tehran; Time: 1-2 days; Cost: 35,000 Toman", "City: Shiraz; Time: 3-4 days; Cost: 49,000 Toman"]
+    assert rows == [
+        "City: Tehran; Time: 1-2 days; Cost: 35,000 Toman",
+        "City: Shiraz; Time: 3-4 days; Cost: 49,000 Toman",
+    ]
 
 
 def test_section_units_lose_no_sentence():

