@@ -231,11 +231,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"pasokh {args.command}: invalid setting: {problems}", file=sys.stderr)
         return EXIT_USAGE
-    except (IndexNotFoundError, IndexMismatchError) as exc:
+    except (IndexNotFoundError, IndexMismatchError, FileNotFoundError) as exc:
         print(f"pasokh {args.command}: {exc}", file=sys.stderr)
         return EXIT_NO_INDEX
-    except ValueError as exc:  # a setting the services refuse (business hours, time zone, database URL)
-        print(f"pasokh {args.command}: invalid setting: {exc}", file=sys.stderr)
+    except ValueError as exc:  # a setting or file the services refuse (business hours, database URL, model files)
+        print(f"pasokh {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

