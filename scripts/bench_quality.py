@@ -47,7 +47,11 @@ DATA = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "var" / "bench" / "quality"
 HINT3 = ("hint3_sofmattress", "hint3_curekart", "hint3_powerplay11")
 # HINT3 paper, BERT at threshold 0.9 on the v1 test sets (dataset READMEs): in-scope acc, OOS recall.
-HINT3_BERT = {"hint3_sofmattress": (0.636, 0.765), "hint3_curekart": (0.803, 0.523), "hint3_powerplay11": (0.436, 0.754)}
+HINT3_BERT = {
+    "hint3_sofmattress": (0.636, 0.765),
+    "hint3_curekart": (0.803, 0.523),
+    "hint3_powerplay11": (0.436, 0.754),
+}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -187,7 +191,9 @@ def fit(matcher: Matcher, pools: dict[str, list[dict]], model: str) -> Calibrato
             best_t, best_score = float(t), score
     for name, d in decided.items():
         acc, recall = rates(*d, best_t)
-        print(f"  fit pool {name}: in-scope accuracy {acc:.3f}, OOS recall {recall:.3f} at {best_t:.2f}", file=sys.stderr)
+        print(
+            f"  fit pool {name}: in-scope accuracy {acc:.3f}, OOS recall {recall:.3f} at {best_t:.2f}", file=sys.stderr
+        )
     return Calibrator(
         model,
         calibrator.weights,
@@ -231,7 +237,9 @@ def main() -> None:
         if args.fit:
             pools = {"CLINC150 dev": dev_items}
             for name in HINT3 if args.fit_hint3 else ():
-                pools[f"{name} train, intents left out"], _ = simulated_out_of_scope(name, settings, embedder, placeholder)
+                pools[f"{name} train, intents left out"], _ = simulated_out_of_scope(
+                    name, settings, embedder, placeholder
+                )
             calibrator = fit(clinc, pools, embedder.name)
             path = default_calibrator_path(embedder.name)
             path.write_text(json.dumps(calibrator.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -250,8 +258,16 @@ def main() -> None:
         correct, conf, in_scope = decide(matcher, items)
         acc, recall = rates(correct, conf, in_scope, calibrator.threshold)
         ref = f"{reference[0]:.3f} / {reference[1]:.3f}" if reference else "-"
-        rows_out.append((f"{name} ({Path(test).parent.name or 'v2'} test)" if name != "clinc150" else "clinc150 (test)",
-                         int(in_scope.sum()), int((~in_scope).sum()), acc, recall, ref))
+        rows_out.append(
+            (
+                f"{name} ({Path(test).parent.name or 'v2'} test)" if name != "clinc150" else "clinc150 (test)",
+                int(in_scope.sum()),
+                int((~in_scope).sum()),
+                acc,
+                recall,
+                ref,
+            )
+        )
         if test in ("test.jsonl",):
             pooled.append((correct, conf))
 
@@ -271,9 +287,13 @@ def main() -> None:
         sel = (conf >= lo) & ((conf < hi) if hi < 1 else (conf <= hi))
         if sel.any():
             print(f"| {lo:.1f}–{hi:.1f} | {int(sel.sum())} | {conf[sel].mean():.3f} | {correct[sel].mean():.3f} |")
-    ece = sum(abs(conf[s].mean() - correct[s].mean()) * s.sum() for s in
-              [((conf >= lo) & (conf < hi if hi < 1 else conf <= hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-              if s.any()) / len(conf)
+    ece = sum(
+        abs(conf[s].mean() - correct[s].mean()) * s.sum()
+        for s in [
+            ((conf >= lo) & (conf < hi if hi < 1 else conf <= hi)) for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+        ]
+        if s.any()
+    ) / len(conf)
     print(f"\nExpected calibration error: {ece:.3f}")
     flags = (" --fit" if args.fit else "") + (" --fit-hint3" if args.fit_hint3 else "")
     print(f"\nCommand: python scripts/bench_quality.py{flags}")

@@ -1,0 +1,327 @@
+"""End-to-end chat latency: drive a real ``pasokh serve`` over HTTP at concurrency 1 and 8.
+
+For each KB (the demo KB and a generated one) the index is built with ``pasokh index``
+(cached under ``var/bench/``; unchanged articles are not re-embedded), ``pasokh serve``
+is started on a free port with a throw-away SQLite database, and a mixed Persian/English
+list of customer messages is sent as conversations of a few turns each (the first turn
+opens a session, the others continue it). Prints p50/p95/p99 latency and requests/s per
+KB and concurrency as a Markdown table, with the command and the machine's CPU count.
+
+    python scripts/bench_latency.py                                  # demo + 1,000-article KB, c=1 and c=8
+    python scripts/bench_latency.py --kb demo --requests-c1 100 --concurrency 1
+    python scripts/bench_latency.py --out docs/bench_latency.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from _synthkb import generate_kb  # noqa: E402
+
+BENCH = ROOT / "var" / "bench"
+PASOKH = [sys.executable, "-m", "bot.cli"]
+
+FA_MESSAGES = [
+    "سلام، سفارشم کی به دستم می‌رسد؟",
+    "هزینه ارسال به شیراز چقدر است؟",
+    "می‌خواهم کالایی که خریدم را پس بدهم",
+    "پول از حسابم کم شد ولی سفارش ثبت نشد",
+    "چطور سفارشم را لغو کنم؟",
+    "کد تخفیفم کار نمی‌کند",
+    "رمز عبورم را فراموش کرده‌ام و پیامک کد تایید نمی‌آید",
+    "پرداخت در محل برای اصفهان هم هست؟",
+    "کالایی که رسید شکسته بود، چه کار کنم؟",
+    "گارانتی گوشی چطور کار می‌کند؟",
+    "امتیازهای باشگاه مشتریان کی باطل می‌شوند؟",
+    "ایام نوروز پشتیبانی جواب می‌دهد؟",
+    "برای شرکتمان فاکتور رسمی می‌خواهیم",
+    "سایز کفش را چطور انتخاب کنم؟",
+    "اگر قسط را دیر پرداخت کنم چه می‌شود؟",
+    "کتاب الکترونیکی که خریدم را کجا دانلود کنم؟",
+    "ممنون، خیلی کمک کرد",
+    "سه بار زنگ زدم و هیچ‌کس جواب نداد، واقعا خجالت‌آور است!",
+    "می‌خواهم با یک کارشناس صحبت کنم",
+    "کی پولم برمی‌گردد؟ ده روز است منتظرم",
+    "شماره موبایلم عوض شده، چطور وارد حسابم شوم؟",
+    "ارسال فوری همان روز دارید؟",
+    "این کالا ناموجود است، کی موجود می‌شود؟",
+    "سلام وقت بخیر. دو هفته پیش یک یخچال سفارش دادم و هنوز نرسیده، پیگیری هم که می‌کنم فقط می‌گوید در حال "
+    "پردازش است. لطفا بگویید دقیقا کی می‌رسد چون برای مهمانی آخر هفته لازمش دارم و اگر نمی‌رسد لغوش کنم.",
+]
+EN_MESSAGES = [
+    "Hi, when will my order arrive?",
+    "How much is shipping to Tehran?",
+    "I want to return my shoes, they don't fit",
+    "Can you send my order to my sister in Canada?",
+    "I was charged but the order was not placed",
+    "How do I reset my password?",
+    "Do you offer installment plans when buying a phone?",
+    "Where can I download the e-book I bought?",
+    "This is the third time I'm asking and nobody answers!!!",
+    "Can I talk to a human please?",
+    "Thanks, that helped",
+    "Is cash on delivery available in Isfahan?",
+]
+MIXED_MESSAGES = [
+    "سفارش A-1024 من refund نشده",
+    "کد OTP برای login نمی‌آید",
+    "my order سفارش ۱۲۳۴ کجاست؟",
+]
+
+
+@dataclass(frozen=True)
+class KbSpec:
+    """A KB to benchmark: its label, folder and index folder."""
+
+    label: str
+    kb: Path
+    index: Path
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Latencies of one KB at one concurrency."""
+
+    kb: str
+    articles: int
+    concurrency: int
+    latencies_ms: np.ndarray
+    errors: int
+    seconds: float
+
+    def row(self) -> str:
+        """One Markdown table row."""
+        lat = self.latencies_ms
+        p50, p95, p99 = np.percentile(lat, [50, 95, 99]) if len(lat) else (float("nan"),) * 3
+        rps = len(lat) / self.seconds if self.seconds else float("nan")
+        return (
+            f"| {self.kb} | {self.articles} | {self.concurrency} | {len(lat)} | {self.errors} | "
+            f"{p50:.1f} | {p95:.1f} | {p99:.1f} | {lat.mean():.1f} | {rps:.1f} |"
+        )
+
+
+def conversations(seed: int, turns: int) -> Iterator[list[str]]:
+    """Endless conversations: 2/3 Persian, 1/4 English, the rest code-mixed, 1..``turns`` messages each."""
+    rng = random.Random(seed)
+    while True:
+        roll = rng.random()
+        pool = FA_MESSAGES if roll < 0.65 else EN_MESSAGES if roll < 0.9 else MIXED_MESSAGES + FA_MESSAGES
+        yield rng.sample(pool, rng.randint(1, turns))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(cmd: list[str], env: dict[str, str]) -> str:
+    """Run a pasokh command, fail loudly with its stderr."""
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{shlex.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
+    return done.stdout.strip()
+
+
+def prepare(spec: KbSpec, env: dict[str, str]) -> None:
+    """Build or update the index (incremental: a cached, unchanged KB costs seconds)."""
+    started = time.perf_counter()
+    summary = run([*PASOKH, "index", "--kb", str(spec.kb), "--index", str(spec.index)], env)
+    print(f"[{spec.label}] index: {summary} ({time.perf_counter() - started:.0f} s wall)", file=sys.stderr)
+
+
+def synth_kb(articles: int) -> Path:
+    """The generated KB folder, written once per size."""
+    folder = BENCH / f"synth-kb-{articles}"
+    if len(list(folder.glob("*.md"))) != articles:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.md"):
+            old.unlink()
+        generate_kb(folder, articles)
+    return folder
+
+
+@contextmanager
+def server(spec: KbSpec, env: dict[str, str], startup_timeout: float) -> Iterator[tuple[str, dict]]:
+    """Start ``pasokh serve`` on a free port with a temporary database; yield its URL and /healthz."""
+    with tempfile.TemporaryDirectory(prefix="pasokh-bench-") as tmp:
+        port = free_port()
+        log = Path(tmp) / "serve.log"
+        env = {**env, "DATABASE_URL": f"sqlite:///{tmp}/bench.db"}
+        cmd = [*PASOKH, "serve", "--index", str(spec.index), "--host", "127.0.0.1", "--port", str(port)]
+        with log.open("wb") as out:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            health = wait_healthy(url, proc, log, startup_timeout)
+            yield url, health
+        finally:
+            stop(proc)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> dict:
+    """Poll ``/healthz`` until it answers 200; stop with the server's log if it dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"pasokh serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            response = httpx.get(f"{url}/healthz", timeout=2.0)
+            if response.status_code == 200:
+                return response.json()
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"pasokh serve not healthy after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ask uvicorn to shut down (SIGINT, like Ctrl-C); escalate only if it does not."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def load(url: str, total: int, concurrency: int, turns: int, seed: int) -> tuple[np.ndarray, int, float]:
+    """Send ``total`` chat requests from ``concurrency`` threads; return latencies (ms), errors and wall seconds."""
+    lock = threading.Lock()
+    convos = conversations(seed, turns)
+    sent = 0
+    latencies: list[float] = []
+    errors = 0
+
+    def take() -> bool:
+        nonlocal sent
+        with lock:
+            if sent >= total:
+                return False
+            sent += 1
+            return True
+
+    def worker() -> None:
+        nonlocal errors
+        with httpx.Client(base_url=url, timeout=60.0) as client:  # one keep-alive connection per user
+            while True:
+                with lock:
+                    messages = next(convos)
+                session = None
+                for message in messages:
+                    if not take():
+                        return
+                    body = {"message": message} | ({"session_id": session} if session else {})
+                    started = time.perf_counter()
+                    try:
+                        response = client.post("/v1/chat", json=body)
+                        ok = response.status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    elapsed = (time.perf_counter() - started) * 1000
+                    with lock:
+                        if ok:
+                            latencies.append(elapsed)
+                        else:
+                            errors += 1
+                    if not ok:
+                        break
+                    session = response.json()["session_id"]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for future in [pool.submit(worker) for _ in range(concurrency)]:
+            future.result()
+    return np.array(latencies), errors, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kb", choices=("demo", "synth", "both"), default="both", help="which KBs (default both)")
+    parser.add_argument("--synth-articles", type=int, default=1000, help="size of the generated KB (default 1000)")
+    parser.add_argument("--concurrency", default="1,8", help="comma-separated client concurrencies (default 1,8)")
+    parser.add_argument("--requests-c1", type=int, default=300, help="requests at concurrency 1 (default 300)")
+    parser.add_argument("--requests", type=int, default=800, help="requests at higher concurrency (default 800)")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed requests after start-up (default 30)")
+    parser.add_argument("--turns", type=int, default=3, help="most messages per conversation (default 3)")
+    parser.add_argument("--startup-timeout", type=float, default=600.0, help="seconds to wait for /healthz")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, help="also write the Markdown report here")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PASOKH_KB", "PASOKH_INDEX")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    specs = []
+    if args.kb in ("demo", "both"):
+        specs.append(KbSpec("demo", ROOT / "kb" / "articles", BENCH / "demo-index"))
+    if args.kb in ("synth", "both"):
+        n = args.synth_articles
+        specs.append(KbSpec(f"synthetic-{n}", synth_kb(n), BENCH / f"synth-{n}-index"))
+
+    results: list[RunResult] = []
+    for spec in specs:
+        prepare(spec, env)
+        with server(spec, env, args.startup_timeout) as (url, health):
+            articles = int(health.get("articles", 0))
+            print(f"[{spec.label}] serving {articles} articles at {url} (model {health.get('model')})", file=sys.stderr)
+            load(url, args.warmup, 1, args.turns, args.seed + 1000)
+            for level in levels:
+                total = args.requests_c1 if level == 1 else args.requests
+                lat, errors, seconds = load(url, total, level, args.turns, args.seed)
+                result = RunResult(spec.label, articles, level, lat, errors, seconds)
+                print(f"[{spec.label}] {result.row()}", file=sys.stderr)
+                results.append(result)
+
+    cpus = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
+    load1, load5, _ = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    lines = [
+        "| KB | articles | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | mean ms | req/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(r.row() for r in results),
+        "",
+        f"Command: `{shlex.join([Path(sys.executable).name, *sys.argv])}`",
+        f"Machine: {cpus} CPUs ({usable} usable), {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}; load average at the end {load1:.2f} (1 min), {load5:.2f} (5 min).",
+        "Latency is client-side wall time per `POST /v1/chat` over a keep-alive connection on 127.0.0.1.",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report + "\n", encoding="utf-8")
+    return 1 if any(r.errors for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
