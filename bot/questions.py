@@ -27,6 +27,11 @@ _JOINER = re.compile(
 )
 
 
+def _too_short(piece: str) -> bool:
+    """Return whether a piece is too small to be a question of its own (fewer than two words)."""
+    return len(piece.split()) < 2 or len(lexical_tokens(piece)) < 2
+
+
 def split_questions(message: str, *, limit: int = 3) -> list[str]:
     """Return the message's questions (at least one: the message itself), at most ``limit``."""
     pieces: list[str] = []
@@ -34,9 +39,9 @@ def split_questions(message: str, *, limit: int = 3) -> list[str]:
         pieces.extend(p.strip() for p in _JOINER.split(sentence) if p and p.strip())
     merged: list[str] = []
     for piece in pieces:
-        if merged and len(lexical_tokens(piece)) < 2:
+        if merged and _too_short(piece):
             merged[-1] = f"{merged[-1]} {piece}"
-        elif merged and len(lexical_tokens(merged[-1])) < 2:
+        elif merged and _too_short(merged[-1]):
             merged[-1] = f"{merged[-1]} {piece}"
         else:
             merged.append(piece)

@@ -190,7 +190,7 @@ class ChatService:
                 raise ChatInputError("session_id", f"unknown session {request.session_id!r}", status=404)
         else:
             detected = detect_lang(message)
-            conversation = self.storage.create_conversation(
+            conversation = self.storage.new_conversation(
                 channel=request.channel or "web",
                 lang=request.lang or (detected if detected in LANGS else "fa"),
                 customer_id=request.customer_id,
@@ -199,7 +199,7 @@ class ChatService:
         with self.storage.conversation_lock(conversation.id):
             if request.session_id is not None:  # re-read under the lock: another turn may just have finished
                 conversation = self.storage.get_conversation(conversation.id) or conversation
-            return self._turn(conversation, message, request)
+            return self._turn(conversation, message, request, new=request.session_id is None)
 
     def _language(self, message: str, request: ChatRequest, conversation: Conversation) -> str:
         if request.lang:
@@ -207,7 +207,7 @@ class ChatService:
         detected = detect_lang(message)
         return detected if detected in LANGS else conversation.lang
 
-    def _turn(self, conversation: Conversation, message: str, request: ChatRequest) -> ChatReply:
+    def _turn(self, conversation: Conversation, message: str, request: ChatRequest, *, new: bool) -> ChatReply:
         lang = self._language(message, request, conversation)
         name = request.customer_name or conversation.customer_name
         vector = self.embedder.embed_queries([message])[0]
@@ -292,7 +292,7 @@ class ChatService:
             ),
             ticket=ticket,
         )
-        ticket_id = self.storage.record_turn(conversation.id, update, None)
+        ticket_id = self.storage.record_turn(conversation.id, update, conversation if new else None)
         if ticket_id:
             text = f"{text}\n{replies.text('ticket', lang, ticket=ticket_id)}"
         return ChatReply(
@@ -406,7 +406,7 @@ class ChatService:
                 Turn("bot", text, self.clock(), lang=lang, answered=False, confidence=0.0),
             ),
         )
-        self.storage.record_turn(conversation.id, update, None)
+        self.storage.record_turn(conversation.id, update)
         return ChatReply(
             session_id=conversation.id,
             reply=text,

@@ -255,16 +255,32 @@ class Storage:
         with lock:
             yield
 
+    def new_conversation(
+        self, *, channel: str, lang: str, customer_id: str | None, customer_name: str | None
+    ) -> Conversation:
+        """Return a conversation that is stored with its first turn (one commit instead of two)."""
+        return Conversation(
+            id=new_id(),
+            channel=channel,
+            lang=lang,
+            customer_id=customer_id,
+            customer_name=customer_name,
+            state=STATE_BOT,
+            failures=0,
+            topic_article_id=None,
+            topic_question=None,
+        )
+
     def create_conversation(
         self, *, channel: str, lang: str, customer_id: str | None, customer_name: str | None
     ) -> Conversation:
-        """Start a conversation and return it."""
-        row = ConversationRow(
-            id=new_id(), channel=channel, lang=lang, customer_id=customer_id, customer_name=customer_name
+        """Start a conversation, store it now and return it."""
+        conversation = self.new_conversation(
+            channel=channel, lang=lang, customer_id=customer_id, customer_name=customer_name
         )
         with self._session() as session:
-            session.add(row)
-        return _conversation(row, [])
+            session.add(_row(conversation))
+        return conversation
 
     def get_conversation(self, conversation_id: str, *, last_turns: int = 20) -> Conversation | None:
         """Return a conversation with its most recent turns, or None when the id is unknown."""
@@ -281,10 +297,16 @@ class Storage:
             return _conversation(row, list(reversed(turns)))
 
     def record_turn(
-        self, conversation_id: str, update: ConversationUpdate, customer: dict[str, Any] | None
+        self, conversation_id: str, update: ConversationUpdate, new: Conversation | None = None
     ) -> str | None:
-        """Store a turn's messages, the new session state and the ticket (if any) atomically; return the ticket id."""
+        """Store a turn's messages, the new session state and the ticket (if any) atomically; return the ticket id.
+
+        ``new`` is a conversation from :meth:`new_conversation`, stored in the same transaction.
+        """
         with self._session() as session:
+            if new is not None:
+                session.add(_row(new))
+                session.flush()
             row = session.get(ConversationRow, conversation_id, with_for_update=True)
             if row is None:
                 raise KeyError(conversation_id)
@@ -369,6 +391,18 @@ class Storage:
             row.failures = 0
             row.updated_at = utcnow()
             return True
+
+
+def _row(conversation: Conversation) -> ConversationRow:
+    return ConversationRow(
+        id=conversation.id,
+        channel=conversation.channel,
+        lang=conversation.lang,
+        customer_id=conversation.customer_id,
+        customer_name=conversation.customer_name,
+        state=conversation.state,
+        failures=conversation.failures,
+    )
 
 
 def _turn(row: TurnRow) -> Turn:

@@ -32,7 +32,7 @@ def ask(service, message: str, **kw):
     [
         ("هزینه ارسال به شیراز چقدره؟", "fa-delivery-guide"),
         ("چطور سفارشم رو لغو کنم؟", "fa-cancel-order"),
-        ("کالای خراب برام فرستادید، چیکار کنم؟", "fa-damaged-or-wrong-item"),
+        ("کالایی که به دستم رسیده آسیب دیده، باید چه کار کنم؟", "fa-damaged-or-wrong-item"),
         ("پول برگشتی کی به حسابم میاد؟", "fa-refund-timing"),
         ("How do I reset my password?", "en-account-login"),
         ("Do you ship to Germany?", "en-shipping-abroad"),

@@ -34,3 +34,8 @@ def test_split_questions_never_empty_and_keeps_words(text):
     parts = split_questions(text)
     assert parts
     assert all(isinstance(p, str) for p in parts)
+
+
+@pytest.mark.parametrize("message", ["Where is my order? Thanks", "سفارشم کجاست؟ ممنون", "How do I pay? x5"])
+def test_split_questions_keeps_one_word_tails_attached(message):
+    assert split_questions(message) == [message]

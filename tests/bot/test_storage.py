@@ -96,3 +96,11 @@ def test_storage_concurrent_turns_lose_nothing(storage):
 def test_storage_bad_url_names_database_url(url):
     with pytest.raises(ValueError, match="DATABASE_URL"):
         Storage(url).open()
+
+
+def test_storage_new_conversation_is_stored_with_its_first_turn_only(storage):
+    conv = storage.new_conversation(channel="web", lang="fa", customer_id=None, customer_name="Ali")
+    assert storage.get_conversation(conv.id) is None
+    storage.record_turn(conv.id, update("سلام"), conv)
+    loaded = storage.get_conversation(conv.id)
+    assert loaded.customer_name == "Ali" and len(loaded.turns) == 2
