@@ -32,6 +32,7 @@ from indexer.store import (
     read_manifest,
     write_generation,
 )
+from indexer.textnorm import detect_lang
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ def build_index(
         classifier_digest = hashlib.sha256(
             (f"classifier-{CLASSIFIER_FORMAT}\x1d" + _kb_digest(per_article) + "\x1d" + "\x1e".join(oos_texts)).encode()
         ).hexdigest()
-        classifier = _classifier(previous, classifier_digest, matrix, all_keys, oos_texts, oos_vectors)
+        classifier = _classifier(previous, classifier_digest, matrix, all_keys, oos_texts, oos_vectors, articles)
         query_prefix, passage_prefix = getattr(embedder, "prefixes", ("", ""))
         manifest = Manifest(
             format=FORMAT,
@@ -258,7 +259,15 @@ def _out_of_scope_vectors(previous, embedder: Embedder, texts: list[str], batch:
     return np.stack([known[t] for t in texts]).astype(np.float32)
 
 
-def _classifier(previous, digest: str, matrix: np.ndarray, keys: list[Key], oos: list[str], oos_vectors: np.ndarray):
+def _classifier(
+    previous,
+    digest: str,
+    matrix: np.ndarray,
+    keys: list[Key],
+    oos: list[str],
+    oos_vectors: np.ndarray,
+    articles: Sequence[Article],
+):
     """Train the article classifier, or reuse the previous one when neither the KB nor the examples changed."""
     if previous is not None and previous.classifier is not None and previous.manifest.classifier_digest == digest:
         return previous.classifier
@@ -268,7 +277,9 @@ def _classifier(previous, digest: str, matrix: np.ndarray, keys: list[Key], oos:
     vectors = np.vstack([matrix, oos_vectors]) if len(oos) else matrix
     texts = [k.text for k in keys] + oos
     labels = [k.article_id for k in keys] + [OUT_OF_SCOPE] * len(oos)
-    classifier = ArticleClassifier.train(vectors, texts, labels)
+    article_lang = {a.id: a.lang for a in articles}
+    langs = [article_lang.get(k.article_id, "und") for k in keys] + [detect_lang(t) for t in oos]
+    classifier = ArticleClassifier.train(vectors, texts, labels, langs=langs)
     logger.info("trained the article classifier on %d examples in %.1f s", len(labels), time.perf_counter() - started)
     return classifier
 

@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.textnorm import normalize
+from indexer.textnorm import detect_lang, normalize
 
 logger = logging.getLogger(__name__)
 
 OUT_OF_SCOPE = "__out_of_scope__"
 """Label of the KB's out-of-scope examples (messages the bot must not answer)."""
 
-_FORMAT = 2  # 2: KB references for novelty and log-probability
+_FORMAT = 3  # 2: KB references for novelty and log-probability; 3: language centring
 # Inverse regularisation of the logistic regression; C=10 was best on CLINC150 dev among 1/10/100.
 DEFAULT_C = 10.0
 # Character n-grams (2-5, inside word boundaries) hashed into 2^14 columns. Tuning used 2^15; half
@@ -103,6 +103,22 @@ def _fit_softmax(features, labels: np.ndarray, c: float) -> tuple[tuple[str, ...
     return tuple(str(x) for x in model.classes_), coef.astype(np.float32), intercept.astype(np.float32)
 
 
+def _language_means(vectors: np.ndarray, langs: list[str] | None) -> tuple[tuple[str, ...], np.ndarray]:
+    """Return the KB's languages (each with at least 5 keys) and their mean vectors, plus the overall mean last.
+
+    A KB in one language gets no centring (an empty name list): a shift changes nothing there.
+    """
+    if langs is None:
+        return (), np.zeros((0, vectors.shape[1]), np.float32)
+    arr = np.asarray(langs)
+    names = tuple(sorted(lang for lang in set(langs) if (arr == lang).sum() >= 5))
+    if len(names) < 2:
+        return (), np.zeros((0, vectors.shape[1]), np.float32)
+    means = [vectors[arr == lang].mean(axis=0) for lang in names]
+    means.append(np.mean(means, axis=0))  # for keys and messages in any other language
+    return names, np.stack(means).astype(np.float32)
+
+
 def _references(vectors, labels, in_scope, rows, means, cov, c: float) -> tuple[float, float]:
     """Return what an in-scope message typically looks like to this KB's classifier.
 
@@ -164,9 +180,11 @@ class ArticleClassifier:
         classes: tuple[str, ...],
         params: dict[str, np.ndarray],
         mean_ids: tuple[str, ...],
+        lang_names: tuple[str, ...] = (),
     ) -> None:
         """Wrap trained parameters (use :meth:`train` or :meth:`load`)."""
         self.classes = classes
+        self.lang_names = lang_names
         self.params = {name: np.asarray(value, dtype=np.float32) for name, value in params.items()}
         self.mean_ids = mean_ids
         self._oos = np.array([c == OUT_OF_SCOPE for c in classes])
@@ -187,14 +205,25 @@ class ArticleClassifier:
         texts: list[str],
         labels: list[str],
         *,
+        langs: list[str] | None = None,
         c: float = DEFAULT_C,
         shrinkage: float = DEFAULT_SHRINKAGE,
     ) -> ArticleClassifier:
-        """Fit on key vectors and texts labelled by article id (and :data:`OUT_OF_SCOPE` examples)."""
+        """Fit on key vectors and texts labelled by article id (and :data:`OUT_OF_SCOPE` examples).
+
+        ``langs`` gives each key's language. In a bilingual KB every vector is centred on its
+        language's mean first (and a message on its own language's mean): multilingual e5 puts
+        all of a language's texts to one side, so without this an English question about a
+        Persian-only article is pulled towards the English articles, as in retrieval.
+        """
         from scipy.sparse import csr_matrix, hstack  # noqa: PLC0415
 
         labels_arr = np.asarray(labels)
         vectors = np.asarray(vectors, dtype=np.float32)
+        lang_names, lang_means = _language_means(vectors, langs)
+        if lang_names:
+            index = {name: i for i, name in enumerate(lang_names)}
+            vectors = vectors - lang_means[[index.get(lang, len(lang_names)) for lang in langs]]
         classes, dense_w, dense_b = _fit_softmax(vectors, labels_arr, c)
         mixed = hstack([csr_matrix(vectors), _char_features(texts)]).tocsr()
         classes_mixed, mixed_w, mixed_b = _fit_softmax(mixed, labels_arr, c)
@@ -214,6 +243,7 @@ class ArticleClassifier:
         cov = (1 - shrinkage) * cov + shrinkage * target * np.eye(dim)
         refs = _references(vectors, labels_arr, in_scope, rows, means, cov, c)
         params = {
+            "lang_means": lang_means,
             "refs": np.array(refs, dtype=np.float32),
             "dense_w": dense_w,
             "dense_b": dense_b,
@@ -222,12 +252,16 @@ class ArticleClassifier:
             "means": means,
             "precision": np.linalg.inv(cov),
         }
-        return cls(classes, params, mean_ids)
+        return cls(classes, params, mean_ids, lang_names)
 
     def scores(self, vector: np.ndarray, text: str) -> ClassifierScores:
         """Score one message: its L2-normalised query vector and its text."""
         v = np.asarray(vector, dtype=np.float32).reshape(-1)
         p = self.params
+        if self.lang_names:
+            lang = detect_lang(text)
+            row = self.lang_names.index(lang) if lang in self.lang_names else len(self.lang_names)
+            v = v - p["lang_means"][row]
         dense = _softmax(p["dense_w"] @ v + p["dense_b"])
         chars = _char_features([text])
         dim = len(v)
@@ -250,7 +284,14 @@ class ArticleClassifier:
         with Path(path).open("wb") as fh:
             np.savez(fh, **self.params)
         Path(path).with_suffix(".json").write_text(
-            json.dumps({"format": _FORMAT, "classes": list(self.classes), "mean_ids": list(self.mean_ids)}),
+            json.dumps(
+                {
+                    "format": _FORMAT,
+                    "classes": list(self.classes),
+                    "mean_ids": list(self.mean_ids),
+                    "langs": list(self.lang_names),
+                }
+            ),
             encoding="utf-8",
         )
 
@@ -262,4 +303,4 @@ class ArticleClassifier:
             raise ValueError(f"{path}: classifier format {meta.get('format')} is not {_FORMAT}; rebuild the index")
         with np.load(path) as data:
             params = {name: data[name] for name in data.files}
-        return cls(tuple(meta["classes"]), params, tuple(meta["mean_ids"]))
+        return cls(tuple(meta["classes"]), params, tuple(meta["mean_ids"]), tuple(meta.get("langs", ())))

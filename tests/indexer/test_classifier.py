@@ -58,3 +58,25 @@ def test_classifier_single_article_kb():
     scores = clf.scores(emb.embed_queries(["anything"])[0], "anything")
     assert scores.probs == {"only": pytest.approx(1.0)}
     assert np.isfinite(scores.novelty)
+
+
+def test_classifier_centres_languages_in_a_bilingual_kb(tmp_path):
+    rng = np.random.default_rng(0)
+    dim = 16
+    # Two languages sit on either side of a shared offset; topics are shared directions.
+    offset = {"fa": np.eye(dim)[0] * 3, "en": -np.eye(dim)[0] * 3}
+    topic = {"a": np.eye(dim)[1], "b": np.eye(dim)[2]}
+    vectors, texts, labels, langs = [], [], [], []
+    for lang, art_topic in (("fa", "a"), ("fa", "b"), ("en", "b")):
+        for _ in range(6):
+            vectors.append(offset[lang] + topic[art_topic] + rng.normal(0, 0.05, dim))
+            texts.append(f"{lang} {art_topic}")
+            labels.append(f"{lang}-{art_topic}")
+            langs.append(lang)
+    clf = ArticleClassifier.train(np.array(vectors, np.float32), texts, labels, langs=langs)
+    assert clf.lang_names == ("en", "fa")
+    # An English message about topic "a", which only a Persian article covers.
+    message = (offset["en"] + topic["a"]).astype(np.float32)
+    assert clf.scores(message, "english words").top()[0] == "fa-a"
+    clf.save(tmp_path / "c.npz")
+    assert ArticleClassifier.load(tmp_path / "c.npz").lang_names == ("en", "fa")
