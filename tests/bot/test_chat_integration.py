@@ -78,8 +78,8 @@ def test_chat_follow_up_keeps_the_topic(service):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap: the article classifier is trained on the article's own-language keys, so an English "
-    "question on a Persian-only topic gets a low confidence and is handed off instead of answered",
+    reason="known gap: even with per-language centring, the article classifier gives an English question on a "
+    "Persian-only topic a low confidence, so it is handed off instead of answered",
 )
 def test_chat_english_question_on_persian_only_topic_is_announced(service):
     reply = ask(service, "Do you offer installation for air conditioners?")
