@@ -141,6 +141,9 @@ def _hazm_normalize(text: str) -> str:
         return text
 
 
+# One chat turn normalises the same message in several places (cues, person requests, sentiment
+# signals, lexical tokens, classifier n-grams); the function is pure, so repeats are cached.
+@lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
     """Return the canonical form of ``text`` for lexical indexing and query matching.
 
