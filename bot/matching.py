@@ -58,7 +58,7 @@ class Matcher:
             )
         return hits, features
 
-    def choose(self, hits: list[Hit], features: list[dict[str, float]]) -> int:
+    def choose(self, features: list[dict[str, float]]) -> int:
         """Index of the candidate to answer with."""
         w = self.choice_weight
         mixed = [w * f["fused"] + (1 - w) * f["prob"] for f in features]
@@ -69,7 +69,7 @@ class Matcher:
         hits, features = self.evidence(text, vector)
         if not hits:
             return Match(None, (), 0.0, dict.fromkeys(FEATURES, 0.0))
-        best = self.choose(hits, features)
+        best = self.choose(features)
         chosen = hits[best]
         ordered = (chosen, *(h for i, h in enumerate(hits) if i != best))
         return Match(chosen, ordered, self.calibrator.probability(features[best]), features[best])

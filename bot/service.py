@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 
 from bot import replies
+from bot.answer import section_label
 from bot.cues import dissatisfied, small_talk
 from bot.extract import best_passage
 from bot.handoff import HandoffDecision, TurnFacts, decide
@@ -184,22 +185,21 @@ class ChatService:
     def chat(self, request: ChatRequest) -> ChatReply:
         """Answer one message: validate, understand, decide, store, reply."""
         message = self.validate(request)
-        if request.session_id is not None:
-            conversation = self.storage.get_conversation(request.session_id)
-            if conversation is None:
-                raise ChatInputError("session_id", f"unknown session {request.session_id!r}", status=404)
-        else:
-            detected = detect_lang(message)
+        if request.session_id is None:
+            # The turn's language replaces this placeholder when the conversation is stored with it.
             conversation = self.storage.new_conversation(
                 channel=request.channel or "web",
-                lang=request.lang or (detected if detected in LANGS else "fa"),
+                lang=request.lang or "fa",
                 customer_id=request.customer_id,
                 customer_name=request.customer_name,
             )
-        with self.storage.conversation_lock(conversation.id):
-            if request.session_id is not None:  # re-read under the lock: another turn may just have finished
-                conversation = self.storage.get_conversation(conversation.id) or conversation
-            return self._turn(conversation, message, request, new=request.session_id is None)
+            return self._turn(conversation, message, request, new=True)
+        # Read under the lock, so a turn that is still being stored for this session is seen.
+        with self.storage.conversation_lock(request.session_id):
+            conversation = self.storage.get_conversation(request.session_id)
+            if conversation is None:
+                raise ChatInputError("session_id", f"unknown session {request.session_id!r}", status=404)
+            return self._turn(conversation, message, request, new=False)
 
     def _language(self, message: str, request: ChatRequest, conversation: Conversation) -> str:
         if request.lang:
@@ -220,11 +220,9 @@ class ChatService:
         facts_requested = detect_human_request(message).requested
         unhappy = dissatisfied(message) and any(t.role == "bot" for t in conversation.turns)
         answers = [] if talk else self._answers(message, vector, conversation)
+        if len(answers) > 1:  # answer the questions we are sure of; with none, the first decides
+            answers = [a for a in answers if a.match.confidence >= self.threshold] or answers[:1]
         confidence = min((a.match.confidence for a in answers), default=0.0)
-        if answers and len(answers) > 1:
-            confident = [a for a in answers if a.match.confidence >= self.threshold]
-            confidence = min((a.match.confidence for a in confident), default=answers[0].match.confidence)
-            answers = confident or answers[:1]
         decision = decide(
             TurnFacts(
                 confidence=confidence,
@@ -436,6 +434,4 @@ _THANKS_REPLY = {
 
 
 def _source(hit: Hit, confidence: float) -> Source:
-    from bot.answer import section_label  # noqa: PLC0415 - one label helper for search and chat
-
     return Source(hit.article.id, hit.article.title, section_label(hit), hit.article.url, confidence)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 logger = logging.getLogger(__name__)
 
+_LOCK_STRIPES = 64
 STATE_BOT = "bot"
 STATE_HUMAN = "human"
 
@@ -205,8 +206,9 @@ class Storage:
         self.url = url
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        # A fixed set of striped locks: one lock per session would grow without bound in a server
+        # that runs for months, and two sessions sharing a stripe only wait for each other briefly.
+        self._locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
 
     def open(self) -> Storage:
         """Connect and create missing tables (and the SQLite file's folder)."""
@@ -250,9 +252,7 @@ class Storage:
     @contextmanager
     def conversation_lock(self, conversation_id: str) -> Iterator[None]:
         """Serialise turns of one conversation inside this process (two tabs sending at once)."""
-        with self._locks_guard:
-            lock = self._locks.setdefault(conversation_id, threading.Lock())
-        with lock:
+        with self._locks[hash(conversation_id) % _LOCK_STRIPES]:
             yield
 
     def new_conversation(

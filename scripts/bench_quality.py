@@ -120,7 +120,7 @@ def decide(matcher: Matcher, items: list[dict]) -> tuple[np.ndarray, np.ndarray,
             correct.append(False)
             conf.append(0.0)
         else:
-            best = matcher.choose(None, item["features"])
+            best = matcher.choose(item["features"])
             correct.append(item["ids"][best] == item["label"])
             conf.append(matcher.calibrator.probability(item["features"][best]))
         in_scope.append(item["label"] != "oos")
@@ -175,7 +175,7 @@ def fit(matcher: Matcher, pools: dict[str, list[dict]], model: str) -> Calibrato
         for item in items:
             if not item["ids"]:
                 continue
-            best = matcher.choose(None, item["features"])
+            best = matcher.choose(item["features"])
             x.append([item["features"][best][f] for f in FEATURES])
             y.append(item["ids"][best] == item["label"])
             w.append(0.5 / n_in if item["label"] != "oos" else 0.5 / max(1, n_oos))
