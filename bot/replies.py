@@ -49,13 +49,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fa": "پیامتان ثبت شد و همکارم در پشتیبانی آن را می‌بیند.",
         "en": "Your message has been added to the conversation and a colleague in our support team will see it.",
     },
+    "thanks": {
+        "fa": "خواهش می‌کنم! اگر سؤال دیگری دارید، در خدمتم.",
+        "en": "You're welcome! If anything else comes up, just ask.",
+    },
+    "goodbye": {"fa": "روز خوبی داشته باشید!", "en": "Have a good day!"},
     "greeting": {
         "fa": "سلام{name}! چطور می‌توانم کمکتان کنم؟",
         "en": "Hello{name}! How can I help you?",
     },
 }
-
-PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 def text(key: str, lang: str, **values: str) -> str:
@@ -70,8 +73,3 @@ def name_prefix(name: str | None, lang: str) -> str:
         return ""
     name = " ".join(name.split())[:60]
     return f"{name}, " if lang == "en" else f"{name} عزیز، "
-
-
-def persian_digits(value: str) -> str:
-    """Write ASCII digits as Persian digits (for numbers the bot itself writes in Persian replies)."""
-    return value.translate(PERSIAN_DIGITS)

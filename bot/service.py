@@ -362,7 +362,7 @@ class ChatService:
             prefix = f" {name}" if name and lang == "en" else (f" {name} عزیز" if name else "")
             parts.append(replies.text("greeting", lang, name=prefix))
         elif talk in ("thanks", "goodbye"):
-            parts.append(_THANKS_REPLY[talk]["en" if lang == "en" else "fa"])
+            parts.append(replies.text(talk, lang))
         elif not decision.handoff:
             parts.append(replies.text("not_found", lang))
             parts.append(replies.text("rephrase", lang))
@@ -422,15 +422,6 @@ class ChatService:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """Return the best articles for ``query`` (the ``GET /v1/search`` results)."""
         return self.matcher.searcher.search(query, k=k)
-
-
-_THANKS_REPLY = {
-    "thanks": {
-        "fa": "خواهش می‌کنم! اگر سؤال دیگری دارید، در خدمتم.",
-        "en": "You're welcome! If anything else comes up, just ask.",
-    },
-    "goodbye": {"fa": "روز خوبی داشته باشید!", "en": "Have a good day!"},
-}
 
 
 def _source(hit: Hit, confidence: float) -> Source:
