@@ -1,140 +1,52 @@
-"""The HTTP API (FastAPI): thin routes over the chat service.
+"""The HTTP API (FastAPI): thin routes over the chat service and its companions.
 
-Every refusal has one JSON shape, whatever caused it (schema, bad JSON, service rules)::
+Every refusal has one JSON shape, whatever caused it (schema, bad JSON, service rules, auth)::
 
     {"error": "invalid_request", "detail": "message: must not be empty ...",
      "fields": [{"field": "message", "problem": "must not be empty ..."}]}
+
+Customer routes are here; agent and admin routes are in :mod:`bot.api_agents`.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime, and the
-# body schema is built per app (it carries the configured message limit).
+# body schemas are built per app (they carry the configured message limit).
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.answer import hit_json
+from bot.api_agents import agent_router
+from bot.auth import AuthError
+from bot.rebuild import IndexRebuilder, RebuildRunning
+from bot.reports import Reports
+from bot.schemas import (
+    ChatResponse,
+    Customer,
+    ErrorResponse,
+    FeedbackBody,
+    FeedbackOut,
+    MessagesResponse,
+    SearchResponse,
+    chat_body,
+)
 from bot.service import ChatInputError, ChatRequest, ChatService
 from bot.settings import Settings
+from bot.storage import NotFound, TicketConflict
+from bot.suggest import ReplySuggester
 
 logger = logging.getLogger(__name__)
 
-
-class Customer(BaseModel):
-    """Who is writing, as the website knows them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: StrictStr | None = Field(None, max_length=200, description="The website's id for the customer.")
-    name: StrictStr | None = Field(None, max_length=200, description="Used to address the customer in replies.")
-
-
-def _chat_body(max_chars: int) -> type[BaseModel]:
-    """Return the ``POST /v1/chat`` body schema, with the configured message limit in it."""
-
-    class ChatBody(BaseModel):
-        """A customer message."""
-
-        model_config = ConfigDict(extra="forbid")
-
-        message: StrictStr = Field(..., max_length=max_chars, description="The customer's message.")
-        session_id: StrictStr | None = Field(
-            None, max_length=64, description="Continue this conversation (from an earlier reply); omit to start one."
-        )
-        lang: Literal["fa", "en"] | None = Field(None, description="Reply language; detected from the text if omitted.")
-        channel: StrictStr = Field("web", min_length=1, max_length=32, description="Where the message came from.")
-        customer: Customer | None = None
-
-        @field_validator("message")
-        @classmethod
-        def _not_blank(cls, value: str) -> str:
-            if not value.strip():
-                raise ValueError("must not be empty or only whitespace")
-            return value
-
-    return ChatBody
-
-
-class SentimentOut(BaseModel):
-    """The message's sentiment."""
-
-    label: Literal["angry", "negative", "neutral", "positive"]
-    angry: bool
-    score: float = Field(description="Anger score in [0, 1]; `angry` when it reaches PASOKH_ANGER_THRESHOLD.")
-
-
-class SourceOut(BaseModel):
-    """An article the reply quotes; `sources[0]` is the one the reply is drawn from."""
-
-    article_id: str
-    title: str
-    section: str
-    url: str | None
-    score: float = Field(description="Calibrated confidence of this answer.")
-
-
-class RelatedOut(BaseModel):
-    """An article the customer is likely to need next."""
-
-    article_id: str
-    title: str
-
-
-class ChatResponse(BaseModel):
-    """The bot's reply (every field always present)."""
-
-    session_id: str
-    reply: str
-    lang: Literal["fa", "en"]
-    answered: bool
-    confidence: float
-    handoff: bool
-    handoff_reason: Literal["low_confidence", "requested", "angry", "repeated_failure"] | None
-    ticket_id: str | None
-    sentiment: SentimentOut
-    sources: list[SourceOut]
-    related: list[RelatedOut]
-
-
-class SearchResult(BaseModel):
-    """One article found."""
-
-    article_id: str
-    title: str
-    section: str
-    snippet: str
-    url: str | None
-    lang: str
-    score: float
-
-
-class SearchResponse(BaseModel):
-    """Search results, best first."""
-
-    query: str
-    results: list[SearchResult]
-
-
-class ErrorField(BaseModel):
-    """One bad input."""
-
-    field: str
-    problem: str
-
-
-class ErrorResponse(BaseModel):
-    """Why a request was refused."""
-
-    error: str
-    detail: str
-    fields: list[ErrorField] = []
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
 
 
 def _field_name(loc: tuple | list) -> str:
@@ -142,8 +54,9 @@ def _field_name(loc: tuple | list) -> str:
     return ".".join(parts) or "body"
 
 
-def _error(status: int, code: str, fields: list[tuple[str, str]]) -> JSONResponse:
-    detail = "; ".join(f"{name}: {problem}" for name, problem in fields) or code
+def error_response(status: int, code: str, fields: list[tuple[str, str]], detail: str | None = None) -> JSONResponse:
+    """Return the API's one error shape."""
+    detail = detail or "; ".join(f"{name}: {problem}" for name, problem in fields) or code
     body = {"error": code, "detail": detail, "fields": [{"field": f, "problem": p} for f, p in fields]}
     return JSONResponse(body, status_code=status)
 
@@ -161,6 +74,33 @@ def _validation_problem(err: dict[str, Any]) -> tuple[str, str]:
     return _field_name(err.get("loc", ())), str(err.get("msg", "is invalid")).removeprefix("Value error, ")
 
 
+def _companions(app: FastAPI, settings: Settings, service: ChatService) -> None:
+    """Attach what the agent and admin routes use: suggester, reports, rebuilder, webhook."""
+    app.state.suggester = ReplySuggester(service)
+    app.state.reports = Reports(service)
+
+    def passage_embedder():
+        from indexer.embedding import make_embedder  # noqa: PLC0415 - heavy; only when a rebuild runs
+
+        if service.embedder.name.startswith("fake"):
+            return service.embedder
+        embedder = make_embedder(settings)
+        return embedder.load() if hasattr(embedder, "load") else embedder
+
+    app.state.rebuilder = IndexRebuilder(settings, passage_embedder, lambda _report: service.reload_index())
+    app.state.notifier = None
+    if settings.handoff_webhook_url:
+        from bot.webhook import WebhookNotifier  # noqa: PLC0415
+
+        app.state.notifier = WebhookNotifier(
+            settings.handoff_webhook_url,
+            service.storage,
+            attempts=settings.webhook_attempts,
+            timeout=settings.webhook_timeout,
+        ).start()
+        service.notifier = app.state.notifier
+
+
 def create_app(settings: Settings, service_factory: Callable[[Settings], ChatService] | None = None) -> FastAPI:
     """Build the app; the service is created once at startup (tests pass a factory with fakes)."""
     if service_factory is None:
@@ -171,10 +111,14 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started = time.perf_counter()
-        app.state.service = service_factory(settings)
+        service = service_factory(settings)
+        app.state.service = service
+        _companions(app, settings, service)
         app.state.ready_seconds = round(time.perf_counter() - started, 2)
         yield
-        app.state.service.storage.close()
+        if app.state.notifier is not None:
+            app.state.notifier.stop()
+        service.storage.close()
 
     app = FastAPI(
         title="Pasokh",
@@ -182,31 +126,50 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         summary="Bilingual (Persian + English) customer-support bot over a Markdown knowledge base.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
 
     def service(request: Request) -> ChatService:
         return request.app.state.service
 
     Service = Annotated[ChatService, Depends(service)]
-    ChatBody = _chat_body(settings.max_message_chars)
+    ChatBody = chat_body(settings.max_message_chars)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [_validation_problem(e) for e in exc.errors()]
-        return _error(422, "invalid_request", list(dict.fromkeys(fields)))
+        return error_response(422, "invalid_request", list(dict.fromkeys(fields)))
 
     @app.exception_handler(ChatInputError)
     async def _refused(_request: Request, exc: ChatInputError) -> JSONResponse:
         code = "not_found" if exc.status == 404 else "invalid_request"
-        return _error(exc.status, code, [(exc.field, exc.message)])
+        return error_response(exc.status, code, [(exc.field, exc.message)])
+
+    @app.exception_handler(NotFound)
+    async def _missing(_request: Request, exc: NotFound) -> JSONResponse:
+        field = {"session": "session_id", "message": "message_id", "ticket": "ticket_id"}.get(exc.what, "id")
+        return error_response(404, "not_found", [(field, f"unknown {exc.what} {exc.key!r}")])
+
+    @app.exception_handler(TicketConflict)
+    async def _conflict(_request: Request, exc: TicketConflict) -> JSONResponse:
+        return error_response(409, "conflict", [], detail=str(exc))
+
+    @app.exception_handler(RebuildRunning)
+    async def _busy(_request: Request, exc: RebuildRunning) -> JSONResponse:
+        return error_response(409, "conflict", [], detail=str(exc))
+
+    @app.exception_handler(AuthError)
+    async def _auth(_request: Request, exc: AuthError) -> JSONResponse:
+        response = error_response(exc.status, exc.code, [], detail=exc.detail)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse({"error": code, "detail": str(exc.detail), "fields": []}, status_code=exc.status_code)
 
-    errors = {422: {"model": ErrorResponse}, 404: {"model": ErrorResponse}}
-
-    @app.post("/v1/chat", response_model=ChatResponse, responses=errors, tags=["customer"])
+    @app.post("/v1/chat", response_model=ChatResponse, responses=ERRORS, tags=["customer"])
     def chat(body: ChatBody, svc: Service) -> dict:  # type: ignore[valid-type]
         """Answer one customer message from the KB, or hand the conversation to a person."""
         customer = body.customer or Customer()
@@ -222,7 +185,7 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         )
         return reply.to_json()
 
-    @app.get("/v1/search", response_model=SearchResponse, responses=errors, tags=["customer"])
+    @app.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["customer"])
     def search(
         svc: Service,
         q: Annotated[str, Query(min_length=1, max_length=settings.max_message_chars, description="Search text.")],
@@ -232,6 +195,43 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         if not q.strip():
             raise ChatInputError("q", "must not be empty or only whitespace")
         return {"query": q, "results": [hit_json(h) for h in svc.search(q, k)]}
+
+    @app.get(
+        "/v1/conversations/{session_id}/messages",
+        response_model=MessagesResponse,
+        responses=ERRORS,
+        tags=["customer"],
+    )
+    def messages(
+        svc: Service,
+        session_id: str,
+        after: Annotated[int, Query(ge=0, le=2**62, description="Only messages with a larger id.")] = 0,
+    ) -> dict:
+        """Return a conversation's messages (the widget's transcript after a reload, and agents' replies)."""
+        svc.validate_session_id(session_id)
+        conversation = svc.storage.get_conversation(session_id, last_turns=0)
+        if conversation is None:
+            raise NotFound("session", session_id)
+        turns = svc.storage.list_messages(session_id, after=after)
+        ticket = svc.storage.latest_ticket(session_id)
+        return {
+            "session_id": session_id,
+            "state": conversation.state,
+            "lang": conversation.lang,
+            "ticket": None
+            if ticket is None
+            else {"id": ticket.id, "status": ticket.status, "reason": ticket.reason, "expected_at": ticket.expected_at},
+            "messages": [t.to_json() for t in turns],
+        }
+
+    @app.post("/v1/feedback", status_code=201, response_model=FeedbackOut, responses=ERRORS, tags=["customer"])
+    def feedback(body: FeedbackBody, svc: Service) -> dict:
+        """Record a thumbs up/down on a reply and/or a satisfaction score (1-5) for the conversation."""
+        svc.validate_session_id(body.session_id)
+        stored = svc.storage.add_feedback(
+            body.session_id, rating=body.rating, csat=body.csat, turn_id=body.message_id, comment=body.comment
+        )
+        return stored.to_json()
 
     @app.get("/healthz", tags=["operations"])
     def healthz(svc: Service, request: Request) -> dict:
@@ -246,4 +246,8 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
             "startup_seconds": request.app.state.ready_seconds,
         }
 
+    app.include_router(agent_router(settings))
+    from bot.web import mount_web  # noqa: PLC0415 - keeps the API importable without the web package's files
+
+    mount_web(app, settings)
     return app

@@ -1,4 +1,4 @@
-"""The ``pasokh`` command line: index, search, ask, serve, setup.
+"""The ``pasokh`` command line: index, search, ask, gaps, serve, setup.
 
 Heavy libraries (torch, sentence-transformers, FAISS) are imported inside the
 subcommand that needs them, so ``pasokh --help`` is instant.
@@ -132,6 +132,38 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_gaps(args: argparse.Namespace) -> int:
+    """Print the content-gap report: unanswered questions clustered by meaning (same as ``GET /v1/gaps``)."""
+    from bot.api_agents import window  # noqa: PLC0415
+    from bot.reports import Reports  # noqa: PLC0415
+    from bot.runtime import build_service  # noqa: PLC0415
+    from bot.service import ChatInputError  # noqa: PLC0415
+
+    try:
+        start, end = window(args.start, args.end)
+    except ChatInputError as exc:
+        print(f"pasokh gaps: --{exc.field}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    service = build_service(_settings(args))
+    try:
+        gaps = Reports(service).gaps(start, end, min_size=args.min_size)
+    finally:
+        service.storage.close()
+    if args.json:
+        body = {"from": start.isoformat(), "to": end.isoformat(), "gaps": [g.to_json() for g in gaps]}
+        print(json.dumps(body, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    print(f"content gaps {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: {len(gaps)} cluster(s)")
+    for rank, gap in enumerate(gaps, 1):
+        langs = ", ".join(f"{lang} {n}" for lang, n in sorted(gap.langs.items()))
+        nearest = gap.nearest_article
+        near = f"{nearest.title} ({nearest.article_id}, {nearest.score:.2f})" if nearest else "none"
+        print(f"{rank}. {gap.size} question(s) [{langs}] in {gap.sessions} conversation(s); nearest article: {near}")
+        for example in gap.examples:
+            print(f"   - {example}")
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     """Serve the HTTP API; with no index yet, build one from the KB folder first."""
     import uvicorn  # noqa: PLC0415
@@ -195,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", help="continue this conversation (the session_id of an earlier reply)")
     p.add_argument("--lang", choices=("fa", "en"), help="reply language (default: detected)")
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("gaps", help="print the questions the KB could not answer, clustered by meaning")
+    common(p)
+    p.add_argument("--from", dest="start", help="ISO date or datetime, UTC (default: 30 days before --to)")
+    p.add_argument("--to", dest="end", help="ISO date or datetime, exclusive (default: now)")
+    p.add_argument("--min-size", type=int, default=1, help="hide clusters with fewer questions (default 1)")
+    p.add_argument("--json", action="store_true", help="print JSON like GET /v1/gaps")
+    p.set_defaults(func=_cmd_gaps)
 
     p = sub.add_parser("serve", help="serve the HTTP API (and the web widget)")
     common(p, kb=True)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 
@@ -23,20 +24,14 @@ from bot.hours import BusinessHours, handoff_eta
 from bot.human_request import detect_human_request
 from bot.matching import Match, Matcher
 from bot.questions import split_questions
+from bot.records import STATE_HUMAN, Conversation, ConversationUpdate, NewTicket, Turn, utcnow
 from bot.related import RelatedArticle, RelatedArticles
 from bot.sentiment import Sentiment, SentimentScorer
 from bot.settings import Settings
-from bot.storage import (
-    STATE_HUMAN,
-    Conversation,
-    ConversationUpdate,
-    NewTicket,
-    Storage,
-    Turn,
-    utcnow,
-)
+from bot.storage import Storage
 from indexer.embedding import Embedder
-from indexer.retrieval import Hit
+from indexer.retrieval import Hit, HybridSearcher
+from indexer.store import load_index
 from indexer.textnorm import detect_lang, lexical_tokens
 
 logger = logging.getLogger(__name__)
@@ -46,6 +41,13 @@ MAX_ID_CHARS = 200
 _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 # Follow-ups are short and lean on the previous question: "and for Shiraz?", «برای مشهد چطور؟».
 _FOLLOW_UP_MAX_TERMS = 4
+
+
+class HandoffNotifier(Protocol):
+    """Something to tell about each new ticket once it is stored (the handoff webhook)."""
+
+    def notify(self, ticket_id: str) -> None:
+        """Queue the ticket for delivery; must return at once."""
 
 
 class ChatInputError(ValueError):
@@ -80,15 +82,17 @@ class Source:
     section: str
     url: str | None
     score: float
+    version: str | None = None
 
     def to_json(self) -> dict:
-        """Return the source as in ``POST /v1/chat``."""
+        """Return the source as in ``POST /v1/chat`` (``version``: the article version the reply quoted)."""
         return {
             "article_id": self.article_id,
             "title": self.title,
             "section": self.section,
             "url": self.url,
             "score": round(self.score, 4),
+            "version": self.version,
         }
 
 
@@ -146,6 +150,7 @@ class ChatService:
     hours: BusinessHours
     related: RelatedArticles
     clock: Callable[[], datetime] = field(default=utcnow)
+    notifier: HandoffNotifier | None = None
 
     @property
     def threshold(self) -> float:
@@ -169,8 +174,8 @@ class ChatService:
             )
         if request.lang is not None and request.lang not in LANGS:
             raise ChatInputError("lang", f"must be one of {', '.join(LANGS)} (or omitted to detect it)")
-        if request.session_id is not None and not _SESSION_ID_RE.match(request.session_id):
-            raise ChatInputError("session_id", "is not a session id this service issued", status=404)
+        if request.session_id is not None:
+            self.validate_session_id(request.session_id)
         for name, value in (
             ("channel", request.channel),
             ("customer.id", request.customer_id),
@@ -179,6 +184,12 @@ class ChatService:
             if value is not None and len(value) > MAX_ID_CHARS:
                 raise ChatInputError(name, f"must be at most {MAX_ID_CHARS} characters")
         return message
+
+    @staticmethod
+    def validate_session_id(session_id: str) -> None:
+        """Refuse (404) a session id that this service could never have issued."""
+        if not _SESSION_ID_RE.match(session_id):
+            raise ChatInputError("session_id", "is not a session id this service issued", status=404)
 
     # --- the turn --------------------------------------------------------------------------
 
@@ -244,6 +255,7 @@ class ChatService:
                 lang=lang,
                 question=message,
                 expected_at=self.hours.next_opening(now),
+                sentiment=mood.to_json(),
             )
             text = "\n\n".join(
                 part
@@ -285,6 +297,8 @@ class ChatService:
                             for h in a.match.hits[:3]
                         ],
                         "small_talk": talk,
+                        "kind": _kind(talk, decision, unhappy),
+                        "related": [r.to_json() for r in related],
                     },
                 ),
             ),
@@ -293,6 +307,8 @@ class ChatService:
         ticket_id = self.storage.record_turn(conversation.id, update, conversation if new else None)
         if ticket_id:
             text = f"{text}\n{replies.text('ticket', lang, ticket=ticket_id)}"
+            if self.notifier is not None:
+                self.notifier.notify(ticket_id)
         return ChatReply(
             session_id=conversation.id,
             reply=text,
@@ -357,7 +373,7 @@ class ChatService:
                     continue
                 focus = answer.question if answer.query != answer.question else None
                 parts.append(self._grounded(hit, answer.query, lang, focus))
-                sources.append(_source(hit, answer.match.confidence))
+                sources.append(self._source(hit, answer.match.confidence))
         elif talk == "greeting":
             prefix = f" {name}" if name and lang == "en" else (f" {name} عزیز" if name else "")
             parts.append(replies.text("greeting", lang, name=prefix))
@@ -401,7 +417,9 @@ class ChatService:
             topic_question=conversation.topic_question,
             turns=(
                 Turn("customer", message, now, lang=lang, details={"sentiment": mood.to_json()}),
-                Turn("bot", text, self.clock(), lang=lang, answered=False, confidence=0.0),
+                Turn(
+                    "bot", text, self.clock(), lang=lang, answered=False, confidence=0.0, details={"kind": "with_agent"}
+                ),
             ),
         )
         self.storage.record_turn(conversation.id, update)
@@ -417,6 +435,26 @@ class ChatService:
             sentiment=mood,
         )
 
+    def _source(self, hit: Hit, confidence: float) -> Source:
+        version = self.matcher.searcher.index.manifest.articles.get(hit.article.id, {}).get("version")
+        return Source(hit.article.id, hit.article.title, section_label(hit), hit.article.url, confidence, version)
+
+    # --- index ---------------------------------------------------------------------------
+
+    def reload_index(self) -> str:
+        """Switch to the index folder's current generation (after a rebuild); return its name.
+
+        The new matcher and related-articles table are built completely before they replace the old
+        ones, so a turn in progress finishes on the generation it started with.
+        """
+        index = load_index(self.settings.index, expect_model=self.embedder.name)
+        searcher = HybridSearcher(index, self.embedder, dense_weight=self.settings.dense_weight)
+        matcher = Matcher(searcher, self.matcher.calibrator)
+        related = RelatedArticles(index)
+        self.matcher, self.related = matcher, related
+        logger.info("serving index %s (%d articles)", index.generation, len(index.articles))
+        return index.generation
+
     # --- search ----------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
@@ -424,5 +462,12 @@ class ChatService:
         return self.matcher.searcher.search(query, k=k)
 
 
-def _source(hit: Hit, confidence: float) -> Source:
-    return Source(hit.article.id, hit.article.title, section_label(hit), hit.article.url, confidence)
+def _kind(talk: str | None, decision: HandoffDecision, unhappy: bool) -> str:
+    """Say what a reply was, for analytics: an answer attempt, small talk, a handoff on request, a complaint."""
+    if talk is not None:
+        return "small_talk"
+    if decision.reason == "requested" and not decision.answered:
+        return "request"
+    if unhappy and not decision.answered:
+        return "complaint"
+    return "answer"

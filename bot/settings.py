@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
 from indexer.settings import Settings as IndexSettings
 
@@ -44,6 +44,25 @@ class Settings(IndexSettings):
         ),
     )
     support_phone: str = Field("", description="Phone number given to customers in handoff replies (optional).")
+    agent_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer key for agent endpoints (suggested replies, handoff queue, saved replies); "
+            "at least 16 characters. Unset: those endpoints refuse every request."
+        ),
+    )
+    admin_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer key for admin endpoints (index rebuild, analytics, gaps); it also works as an agent key. "
+            "At least 16 characters. Unset: admin endpoints refuse every request."
+        ),
+    )
+    handoff_webhook_url: str = Field(
+        "", description="When set, every new handoff ticket is POSTed here as JSON (after it is stored)."
+    )
+    webhook_attempts: int = Field(5, ge=1, le=20, description="Deliveries tried per ticket before giving up.")
+    webhook_timeout: float = Field(5.0, gt=0, le=60, description="Seconds to wait for the webhook to answer.")
 
     @field_validator("database_url")
     @classmethod
@@ -52,3 +71,31 @@ class Settings(IndexSettings):
         if not value.strip():
             raise ValueError("DATABASE_URL must be an SQLAlchemy URL such as sqlite:///var/pasokh.db")
         return value.strip()
+
+    @field_validator("agent_key", "admin_key")
+    @classmethod
+    def _key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse guessable keys; an empty value means "not configured"."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().strip()) < 16:
+            raise ValueError(
+                "must be at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)"
+            )
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("handoff_webhook_url")
+    @classmethod
+    def _webhook_is_http(cls, value: str) -> str:
+        """Accept only http(s) URLs for the handoff webhook."""
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (or empty to disable the webhook)")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> Settings:
+        """Refuse an agent key equal to the admin key: every agent would have admin rights."""
+        if self.agent_key and self.admin_key and self.agent_key.get_secret_value() == self.admin_key.get_secret_value():
+            raise ValueError("PASOKH_AGENT_KEY and PASOKH_ADMIN_KEY must differ")
+        return self

@@ -1,8 +1,8 @@
-"""Durable conversations, turns and the handoff queue, through SQLAlchemy (SQLite by default).
+"""Durable conversations, turns, the handoff queue, feedback and saved replies (SQLAlchemy; SQLite by default).
 
 Every chat turn is committed before its reply is returned, in one transaction with the session's new state and,
 when the turn hands off, the ticket. A crash after the commit loses nothing; a crash before it loses the whole
-turn, never half of it.
+turn, never half of it. Agent actions on a ticket (claim, reply, resolve, release) are single transactions too.
 """
 
 from __future__ import annotations
@@ -10,28 +10,69 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, select
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.records import (
+    ACTIVE_STATUSES,
+    STATE_BOT,
+    STATE_HUMAN,
+    TICKET_CLAIMED,
+    TICKET_OPEN,
+    TICKET_RELEASED,
+    TICKET_RESOLVED,
+    Conversation,
+    ConversationRecord,
+    ConversationUpdate,
+    Feedback,
+    NewTicket,
+    SavedReply,
+    Ticket,
+    Turn,
+    utcnow,
+)
+from bot.tables import ConversationRow, FeedbackRow, SavedReplyRow, TicketRow, TurnRow, open_engine
+
+__all__ = [
+    "STATE_BOT",
+    "STATE_HUMAN",
+    "Conversation",
+    "ConversationRecord",
+    "ConversationUpdate",
+    "Feedback",
+    "NewTicket",
+    "NotFound",
+    "SavedReply",
+    "Storage",
+    "Ticket",
+    "TicketConflict",
+    "Turn",
+    "utcnow",
+]
 
 logger = logging.getLogger(__name__)
 
 _LOCK_STRIPES = 64
-STATE_BOT = "bot"
-STATE_HUMAN = "human"
+MAX_MESSAGES = 200
 
 
-def utcnow() -> datetime:
-    """Return the current time, timezone-aware in UTC."""
-    return datetime.now(timezone.utc)
+class NotFound(LookupError):
+    """A conversation, ticket, message or saved reply that does not exist; ``what`` names it."""
+
+    def __init__(self, what: str, key: object) -> None:
+        """Name the missing thing."""
+        super().__init__(f"unknown {what} {key!r}")
+        self.what = what
+        self.key = key
+
+
+class TicketConflict(RuntimeError):
+    """An agent action that the ticket's current state does not allow (e.g. replying to a resolved ticket)."""
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -39,159 +80,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the Pasokh tables."""
-
-
-class ConversationRow(Base):
-    """One customer conversation (the API's ``session_id``)."""
-
-    __tablename__ = "conversations"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    channel: Mapped[str] = mapped_column(String(32), default="web")
-    lang: Mapped[str] = mapped_column(String(8), default="fa")
-    customer_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    customer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    state: Mapped[str] = mapped_column(String(16), default=STATE_BOT)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    topic_article_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    topic_question: Mapped[str | None] = mapped_column(Text, nullable=True)
-    turns: Mapped[list[TurnRow]] = relationship(back_populates="conversation", order_by="TurnRow.id")
-
-
-class TurnRow(Base):
-    """One message in a conversation, from the customer, the bot or an agent."""
-
-    __tablename__ = "turns"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    answered: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
-    handoff_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    conversation: Mapped[ConversationRow] = relationship(back_populates="turns")
-
-
-class TicketRow(Base):
-    """A handoff waiting for (or taken by) a person, with the transcript as it was at handoff time."""
-
-    __tablename__ = "tickets"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    reason: Mapped[str] = mapped_column(String(32))
-    priority: Mapped[str] = mapped_column(String(16))
-    lang: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    question: Mapped[str] = mapped_column(Text)
-    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    customer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A stored message, as given to agents and in tickets."""
-
-    role: str
-    text: str
-    created_at: datetime
-    lang: str | None = None
-    answered: bool | None = None
-    confidence: float | None = None
-    handoff_reason: str | None = None
-    details: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the turn as JSON-ready data."""
-        return {
-            "role": self.role,
-            "text": self.text,
-            "created_at": self.created_at.isoformat(),
-            "lang": self.lang,
-            "answered": self.answered,
-            "confidence": self.confidence,
-            "handoff_reason": self.handoff_reason,
-        }
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """A conversation's state as the chat service needs it."""
-
-    id: str
-    channel: str
-    lang: str
-    customer_id: str | None
-    customer_name: str | None
-    state: str
-    failures: int
-    topic_article_id: str | None
-    topic_question: str | None
-    turns: tuple[Turn, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class ConversationUpdate:
-    """What one chat turn changes: the session state, the new turns and, on handoff, the ticket."""
-
-    lang: str
-    state: str
-    failures: int
-    topic_article_id: str | None
-    topic_question: str | None
-    turns: tuple[Turn, ...]
-    ticket: NewTicket | None = None
-    customer_name: str | None = None
-
-
-@dataclass(frozen=True)
-class NewTicket:
-    """A handoff to put in the queue."""
-
-    reason: str
-    priority: str
-    lang: str
-    question: str
-    expected_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A queued handoff as stored."""
-
-    id: str
-    conversation_id: str
-    created_at: datetime
-    reason: str
-    priority: str
-    lang: str
-    status: str
-    question: str
-    transcript: tuple[dict[str, Any], ...]
-    customer: dict[str, Any] | None
-    expected_at: datetime | None
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Make SQLite durable and friendly to concurrent readers: WAL, fsync on commit, wait on locks."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def new_id(prefix: str = "") -> str:
@@ -202,8 +90,10 @@ def new_id(prefix: str = "") -> str:
 class Storage:
     """The conversation store; one instance per process, safe to share between threads."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, clock: Callable[[], datetime] = utcnow) -> None:
+        """Describe the store; :meth:`open` connects."""
         self.url = url
+        self.clock = clock
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         # A fixed set of striped locks: one lock per session would grow without bound in a server
@@ -211,30 +101,9 @@ class Storage:
         self._locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
 
     def open(self) -> Storage:
-        """Connect and create missing tables (and the SQLite file's folder)."""
-        try:
-            url = make_url(self.url)
-        except ArgumentError as exc:
-            raise ValueError(
-                f"DATABASE_URL {self.url!r} is not an SQLAlchemy URL (e.g. sqlite:///var/pasokh.db)"
-            ) from exc
-        kwargs: dict[str, Any] = {}
-        if url.get_backend_name() == "sqlite":
-            if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
-        try:
-            self._engine = create_engine(url, pool_pre_ping=True, **kwargs)
-            if url.get_backend_name() == "sqlite":
-                event.listen(self._engine, "connect", _sqlite_pragmas)
-            Base.metadata.create_all(self._engine)
-        except (ArgumentError, NoSuchModuleError, ImportError, OperationalError) as exc:
-            shown = url.render_as_string(hide_password=True)
-            raise ValueError(
-                f"DATABASE_URL {shown}: cannot open the database ({exc.__class__.__name__}: {exc})"
-            ) from exc
+        """Connect and create missing tables, columns and the SQLite file's folder."""
+        self._engine = open_engine(self.url)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
-        logger.info("conversation store ready (%s)", url.render_as_string(hide_password=True))
         return self
 
     def close(self) -> None:
@@ -255,6 +124,8 @@ class Storage:
         with self._locks[hash(conversation_id) % _LOCK_STRIPES]:
             yield
 
+    # --- conversations and turns ------------------------------------------------------------
+
     def new_conversation(
         self, *, channel: str, lang: str, customer_id: str | None, customer_name: str | None
     ) -> Conversation:
@@ -269,6 +140,7 @@ class Storage:
             failures=0,
             topic_article_id=None,
             topic_question=None,
+            created_at=self.clock(),
         )
 
     def create_conversation(
@@ -310,7 +182,7 @@ class Storage:
             row = session.get(ConversationRow, conversation_id, with_for_update=True)
             if row is None:
                 raise KeyError(conversation_id)
-            now = utcnow()
+            now = self.clock()
             row.updated_at = now
             row.lang = update.lang
             row.state = update.state
@@ -320,19 +192,7 @@ class Storage:
             if update.customer_name and not row.customer_name:
                 row.customer_name = update.customer_name
             for turn in update.turns:
-                session.add(
-                    TurnRow(
-                        conversation_id=conversation_id,
-                        role=turn.role,
-                        text=turn.text,
-                        created_at=turn.created_at,
-                        lang=turn.lang,
-                        answered=turn.answered,
-                        confidence=turn.confidence,
-                        handoff_reason=turn.handoff_reason,
-                        details=turn.details,
-                    )
-                )
+                session.add(_turn_row(conversation_id, turn))
             if update.ticket is None:
                 return None
             session.flush()
@@ -350,9 +210,25 @@ class Storage:
                 transcript=[_turn(t).to_json() for t in transcript],
                 customer={"id": row.customer_id, "name": row.customer_name, "channel": row.channel},
                 expected_at=update.ticket.expected_at,
+                sentiment=update.ticket.sentiment,
             )
             session.add(ticket)
             return ticket.id
+
+    def list_messages(self, conversation_id: str, *, after: int = 0, limit: int = MAX_MESSAGES) -> list[Turn]:
+        """Return the conversation's messages with an id above ``after``, oldest first; NotFound if unknown."""
+        with self._session() as session:
+            if session.get(ConversationRow, conversation_id) is None:
+                raise NotFound("session", conversation_id)
+            rows = session.scalars(
+                select(TurnRow)
+                .where(TurnRow.conversation_id == conversation_id, TurnRow.id > after)
+                .order_by(TurnRow.id)
+                .limit(limit)
+            ).all()
+            return [_turn(r) for r in rows]
+
+    # --- the handoff queue ------------------------------------------------------------------
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         """Return a ticket by id, or None."""
@@ -371,37 +247,269 @@ class Storage:
             ).first()
             return None if row is None else _ticket(row)
 
-    def list_tickets(self, *, status: str | None = "open", limit: int = 100) -> list[Ticket]:
-        """Return tickets, high priority first, then oldest first."""
+    def list_tickets(
+        self,
+        *,
+        status: str | Sequence[str] | None = ACTIVE_STATUSES,
+        priority: str | None = None,
+        lang: str | None = None,
+        limit: int = 100,
+    ) -> list[Ticket]:
+        """Return tickets matching the filters, high priority first, then oldest first."""
         with self._session() as session:
             query = select(TicketRow)
+            if isinstance(status, str):
+                status = (status,)
             if status is not None:
-                query = query.where(TicketRow.status == status)
-            rows = session.scalars(query.order_by(TicketRow.created_at).limit(limit * 4)).all()
-            tickets = sorted((_ticket(r) for r in rows), key=lambda t: (t.priority != "high", t.created_at))
-            return tickets[:limit]
+                query = query.where(TicketRow.status.in_(tuple(status)))
+            if priority is not None:
+                query = query.where(TicketRow.priority == priority)
+            if lang is not None:
+                query = query.where(TicketRow.lang == lang)
+            # "high" sorts before "normal"; the database does the ordering so the limit is exact.
+            rows = session.scalars(query.order_by(TicketRow.priority, TicketRow.created_at).limit(limit)).all()
+            return [_ticket(r) for r in rows]
+
+    def _active_ticket(self, session: Session, ticket_id: str, action: str) -> TicketRow:
+        row = session.get(TicketRow, ticket_id, with_for_update=True)
+        if row is None:
+            raise NotFound("ticket", ticket_id)
+        if row.status not in ACTIVE_STATUSES:
+            raise TicketConflict(f"ticket {ticket_id} is {row.status}; it cannot be {action}")
+        return row
+
+    def claim_ticket(self, ticket_id: str, agent: str) -> Ticket:
+        """Give the ticket to ``agent``; TicketConflict when another agent holds it or it is closed."""
+        with self._session() as session:
+            row = self._active_ticket(session, ticket_id, "claimed")
+            if row.agent and row.agent != agent and row.status == TICKET_CLAIMED:
+                raise TicketConflict(f"ticket {ticket_id} is already claimed by {row.agent}")
+            if row.status != TICKET_CLAIMED or row.agent != agent:
+                row.status = TICKET_CLAIMED
+                row.agent = agent
+                row.claimed_at = self.clock()
+            return _ticket(row)
+
+    def agent_reply(self, ticket_id: str, text: str, agent: str) -> Turn:
+        """Add an agent's message to the ticket's conversation (claiming an open ticket) and return it."""
+        with self._session() as session:
+            row = self._active_ticket(session, ticket_id, "replied to")
+            if row.status == TICKET_CLAIMED and row.agent and row.agent != agent:
+                raise TicketConflict(f"ticket {ticket_id} is claimed by {row.agent}")
+            now = self.clock()
+            if row.status == TICKET_OPEN:
+                row.status = TICKET_CLAIMED
+                row.agent = agent
+                row.claimed_at = now
+            if row.first_reply_at is None:
+                row.first_reply_at = now
+            conversation = session.get(ConversationRow, row.conversation_id, with_for_update=True)
+            conversation.updated_at = now
+            turn = _turn_row(
+                row.conversation_id,
+                Turn("agent", text, now, lang=row.lang, details={"agent": agent, "ticket_id": ticket_id}),
+            )
+            session.add(turn)
+            session.flush()
+            return _turn(turn)
+
+    def resolve_ticket(self, ticket_id: str) -> Ticket:
+        """Close the ticket; the conversation stays with people."""
+        with self._session() as session:
+            row = self._active_ticket(session, ticket_id, "resolved")
+            row.status = TICKET_RESOLVED
+            row.resolved_at = self.clock()
+            return _ticket(row)
+
+    def release_ticket(self, ticket_id: str) -> Ticket:
+        """Close the ticket and give its conversation back to the bot."""
+        with self._session() as session:
+            row = self._active_ticket(session, ticket_id, "released")
+            now = self.clock()
+            row.status = TICKET_RELEASED
+            row.released_at = now
+            conversation = session.get(ConversationRow, row.conversation_id, with_for_update=True)
+            conversation.state = STATE_BOT
+            conversation.failures = 0
+            conversation.updated_at = now
+            return _ticket(row)
 
     def release(self, conversation_id: str) -> bool:
-        """Give a handed-off conversation back to the bot (an agent's decision); False if unknown."""
+        """Give a handed-off conversation back to the bot, releasing its open tickets; False if unknown."""
         with self._session() as session:
             row = session.get(ConversationRow, conversation_id, with_for_update=True)
             if row is None:
                 return False
+            now = self.clock()
             row.state = STATE_BOT
             row.failures = 0
-            row.updated_at = utcnow()
+            row.updated_at = now
+            for ticket in session.scalars(
+                select(TicketRow).where(
+                    TicketRow.conversation_id == conversation_id, TicketRow.status.in_(ACTIVE_STATUSES)
+                )
+            ):
+                ticket.status = TICKET_RELEASED
+                ticket.released_at = now
             return True
+
+    def mark_webhook(self, ticket_id: str, status: str, attempts: int) -> None:
+        """Record how delivering the ticket to the handoff webhook went (``pending``, ``sent``, ``failed``)."""
+        with self._session() as session:
+            row = session.get(TicketRow, ticket_id)
+            if row is not None:
+                row.webhook_status = status
+                row.webhook_attempts = attempts
+
+    def undelivered_webhooks(self, limit: int = 100) -> list[Ticket]:
+        """Return tickets whose webhook delivery is still pending (e.g. the process stopped while retrying)."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(TicketRow)
+                .where(TicketRow.webhook_status == "pending")
+                .order_by(TicketRow.created_at)
+                .limit(limit)
+            ).all()
+            return [_ticket(r) for r in rows]
+
+    # --- feedback -----------------------------------------------------------------------------
+
+    def add_feedback(
+        self,
+        conversation_id: str,
+        *,
+        rating: str | None = None,
+        csat: int | None = None,
+        turn_id: int | None = None,
+        comment: str | None = None,
+    ) -> Feedback:
+        """Store a customer's feedback; NotFound for an unknown session or a message not of that session."""
+        with self._session() as session:
+            if session.get(ConversationRow, conversation_id) is None:
+                raise NotFound("session", conversation_id)
+            if turn_id is not None:
+                turn = session.get(TurnRow, turn_id)
+                if turn is None or turn.conversation_id != conversation_id or turn.role == "customer":
+                    raise NotFound("message", turn_id)
+            row = FeedbackRow(
+                conversation_id=conversation_id,
+                turn_id=turn_id,
+                created_at=self.clock(),
+                rating=rating,
+                csat=csat,
+                comment=comment,
+            )
+            session.add(row)
+            session.flush()
+            return _feedback(row)
+
+    # --- saved replies ------------------------------------------------------------------------
+
+    def list_saved_replies(self, *, lang: str | None = None) -> list[SavedReply]:
+        """Return every saved reply (optionally of one language), oldest first."""
+        with self._session() as session:
+            query = select(SavedReplyRow)
+            if lang is not None:
+                query = query.where(SavedReplyRow.lang == lang)
+            return [_saved(r) for r in session.scalars(query.order_by(SavedReplyRow.id))]
+
+    def get_saved_reply(self, reply_id: int) -> SavedReply:
+        """Return one saved reply; NotFound if there is none with that id."""
+        with self._session() as session:
+            row = session.get(SavedReplyRow, reply_id)
+            if row is None:
+                raise NotFound("saved reply", reply_id)
+            return _saved(row)
+
+    def save_reply(
+        self, *, title: str, text: str, lang: str, tags: Sequence[str] = (), reply_id: int | None = None
+    ) -> SavedReply:
+        """Create a saved reply, or replace the one with ``reply_id``."""
+        with self._session() as session:
+            now = self.clock()
+            if reply_id is None:
+                row = SavedReplyRow(created_at=now)
+                session.add(row)
+            else:
+                row = session.get(SavedReplyRow, reply_id, with_for_update=True)
+                if row is None:
+                    raise NotFound("saved reply", reply_id)
+            row.title, row.text, row.lang, row.tags, row.updated_at = title, text, lang, list(tags), now
+            session.flush()
+            return _saved(row)
+
+    def delete_saved_reply(self, reply_id: int) -> None:
+        """Delete a saved reply; NotFound if there is none with that id."""
+        with self._session() as session:
+            row = session.get(SavedReplyRow, reply_id)
+            if row is None:
+                raise NotFound("saved reply", reply_id)
+            session.delete(row)
+
+    # --- analytics ----------------------------------------------------------------------------
+
+    def conversation_records(self, start: datetime, end: datetime) -> list[ConversationRecord]:
+        """Return every conversation started in ``[start, end)`` with all its turns, tickets and feedback."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(ConversationRow)
+                .where(ConversationRow.created_at >= start, ConversationRow.created_at < end)
+                .order_by(ConversationRow.created_at)
+            ).all()
+            ids = [r.id for r in rows]
+            turns: dict[str, list[Turn]] = {i: [] for i in ids}
+            tickets: dict[str, list[Ticket]] = {i: [] for i in ids}
+            feedback: dict[str, list[Feedback]] = {i: [] for i in ids}
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                for t in session.scalars(
+                    select(TurnRow).where(TurnRow.conversation_id.in_(chunk)).order_by(TurnRow.id)
+                ):
+                    turns[t.conversation_id].append(_turn(t))
+                for k in session.scalars(select(TicketRow).where(TicketRow.conversation_id.in_(chunk))):
+                    tickets[k.conversation_id].append(_ticket(k))
+                for f in session.scalars(
+                    select(FeedbackRow).where(FeedbackRow.conversation_id.in_(chunk)).order_by(FeedbackRow.id)
+                ):
+                    feedback[f.conversation_id].append(_feedback(f))
+            return [
+                ConversationRecord(
+                    id=r.id,
+                    created_at=_aware(r.created_at) or self.clock(),
+                    lang=r.lang,
+                    turns=tuple(turns[r.id]),
+                    tickets=tuple(sorted(tickets[r.id], key=lambda k: k.created_at)),
+                    feedback=tuple(feedback[r.id]),
+                )
+                for r in rows
+            ]
 
 
 def _row(conversation: Conversation) -> ConversationRow:
+    created = conversation.created_at or utcnow()
     return ConversationRow(
         id=conversation.id,
+        created_at=created,
+        updated_at=created,
         channel=conversation.channel,
         lang=conversation.lang,
         customer_id=conversation.customer_id,
         customer_name=conversation.customer_name,
         state=conversation.state,
         failures=conversation.failures,
+    )
+
+
+def _turn_row(conversation_id: str, turn: Turn) -> TurnRow:
+    return TurnRow(
+        conversation_id=conversation_id,
+        role=turn.role,
+        text=turn.text,
+        created_at=turn.created_at,
+        lang=turn.lang,
+        answered=turn.answered,
+        confidence=turn.confidence,
+        handoff_reason=turn.handoff_reason,
+        details=turn.details,
     )
 
 
@@ -415,6 +523,7 @@ def _turn(row: TurnRow) -> Turn:
         confidence=row.confidence,
         handoff_reason=row.handoff_reason,
         details=row.details,
+        id=row.id,
     )
 
 
@@ -430,6 +539,7 @@ def _conversation(row: ConversationRow, turns: list[TurnRow]) -> Conversation:
         topic_article_id=row.topic_article_id,
         topic_question=row.topic_question,
         turns=tuple(_turn(t) for t in turns),
+        created_at=_aware(row.created_at),
     )
 
 
@@ -446,4 +556,34 @@ def _ticket(row: TicketRow) -> Ticket:
         transcript=tuple(row.transcript or ()),
         customer=row.customer,
         expected_at=_aware(row.expected_at),
+        sentiment=row.sentiment,
+        agent=row.agent,
+        claimed_at=_aware(row.claimed_at),
+        first_reply_at=_aware(row.first_reply_at),
+        resolved_at=_aware(row.resolved_at),
+        released_at=_aware(row.released_at),
+    )
+
+
+def _feedback(row: FeedbackRow) -> Feedback:
+    return Feedback(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        created_at=_aware(row.created_at) or utcnow(),
+        rating=row.rating,
+        csat=row.csat,
+        turn_id=row.turn_id,
+        comment=row.comment,
+    )
+
+
+def _saved(row: SavedReplyRow) -> SavedReply:
+    return SavedReply(
+        id=row.id,
+        title=row.title,
+        text=row.text,
+        lang=row.lang,
+        tags=tuple(row.tags or ()),
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
     )

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from apphelpers import FRIDAY, make_client
 from conftest import DEMO_KB
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from bot.api import create_app
-from bot.confidence import Calibrator
-from bot.hours import BusinessHours
-from bot.matching import Matcher
-from bot.related import RelatedArticles
-from bot.sentiment import FakeSentimentScorer
-from bot.service import ChatService
-from bot.settings import Settings
 from bot.storage import Storage
 from indexer.build import build_from_kb
 from indexer.embedding import FakeEmbedder
-from indexer.retrieval import HybridSearcher
-from indexer.store import load_index
-
-# Confidence rises with the classifier's relative log-probability only: p = sigmoid(3 x - 1.5), so
-# an article at least e^0.5 times likelier than the KB's typical right answer is answered at 0.5.
-CALIBRATOR = Calibrator("fake-bow-64", (3.0, 0.0, 0.0, 0.0, 0.0), -1.5, 0.5)
-# A Wednesday 10:00 in Tehran (open) and a Friday (closed) for the handoff ETA.
-OPEN = datetime(2026, 11, 25, 6, 30, tzinfo=timezone.utc)
-FRIDAY = datetime(2026, 11, 27, 6, 30, tzinfo=timezone.utc)
 
 CONTRACT_FIELDS = {
     "session_id", "reply", "lang", "answered", "confidence", "handoff", "handoff_reason",
@@ -45,26 +28,6 @@ def demo_index(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("index")
     build_from_kb(DEMO_KB, FakeEmbedder(), folder)
     return folder
-
-
-def make_client(demo_index: Path, tmp_path: Path, *, now: datetime = OPEN, **overrides) -> TestClient:
-    settings = Settings(index=demo_index, database_url=f"sqlite:///{tmp_path}/pasokh.db", **overrides)
-
-    def factory(s: Settings) -> ChatService:
-        embedder = FakeEmbedder()
-        index = load_index(s.index)
-        return ChatService(
-            settings=s,
-            matcher=Matcher(HybridSearcher(index, embedder, dense_weight=s.dense_weight), CALIBRATOR),
-            embedder=embedder,
-            storage=Storage(s.database_url).open(),
-            sentiment=FakeSentimentScorer(threshold=s.anger_threshold),
-            hours=BusinessHours.from_settings(s),
-            related=RelatedArticles(index),
-            clock=lambda: now,
-        )
-
-    return TestClient(create_app(settings, service_factory=factory))
 
 
 @pytest.fixture
