@@ -11,20 +11,25 @@ Customer routes are here; agent and admin routes are in :mod:`bot.api_agents`.
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime, and the
 # body schemas are built per app (they carry the configured message limit).
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.answer import hit_json
 from bot.api_agents import agent_router
 from bot.auth import AuthError
-from bot.rebuild import IndexRebuilder, RebuildRunning
+from bot.guard import Guard, RateLimiter
+from bot.metrics import Metrics
+from bot.rebuild import IndexRebuilder, IndexWatcher, RebuildRunning
 from bot.reports import Reports
 from bot.schemas import (
     ChatResponse,
@@ -101,6 +106,23 @@ def _companions(app: FastAPI, settings: Settings, service: ChatService) -> None:
         service.notifier = app.state.notifier
 
 
+def _session_budget(request: Request, session_id: str) -> None:
+    """Refuse (429) a session that sends more than ``PASOKH_RATE_LIMIT_PER_SESSION`` requests a minute."""
+    wait = request.app.state.session_limiter.retry_after(f"session:{session_id}")
+    if wait is not None:
+        request.app.state.metrics.rate_limited.inc("session")
+        raise RateLimited(wait)
+
+
+class RateLimited(Exception):
+    """Too many requests for one session."""
+
+    def __init__(self, wait: float) -> None:
+        """Say how long to wait."""
+        super().__init__(f"retry in {wait:.1f} s")
+        self.wait = wait
+
+
 def create_app(settings: Settings, service_factory: Callable[[Settings], ChatService] | None = None) -> FastAPI:
     """Build the app; the service is created once at startup (tests pass a factory with fakes)."""
     if service_factory is None:
@@ -115,9 +137,13 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         app.state.service = service
         _companions(app, settings, service)
         app.state.ready_seconds = round(time.perf_counter() - started, 2)
+        watcher = IndexWatcher(service, settings.index_poll_seconds).start()
+        app.state.watcher = watcher
         yield
+        watcher.stop()
         if app.state.notifier is not None:
             app.state.notifier.stop()
+        app.state.rebuilder.wait(timeout=60)
         service.storage.close()
 
     app = FastAPI(
@@ -127,6 +153,25 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = metrics = Metrics()
+    app.state.session_limiter = RateLimiter(settings.rate_limit_per_session)
+    app.add_middleware(
+        Guard,
+        max_body=settings.max_body_bytes,
+        per_ip=RateLimiter(settings.rate_limit_per_ip),
+        site_keys=settings.site_key_origins(),
+        metrics=metrics,
+    )
+    origins = settings.cors_origin_list()
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Pasokh-Site-Key"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
 
     def service(request: Request) -> ChatService:
         return request.app.state.service
@@ -157,6 +202,12 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
     async def _busy(_request: Request, exc: RebuildRunning) -> JSONResponse:
         return error_response(409, "conflict", [], detail=str(exc))
 
+    @app.exception_handler(RateLimited)
+    async def _slow_down(_request: Request, exc: RateLimited) -> JSONResponse:
+        response = error_response(429, "rate_limited", [], detail="too many messages in this conversation; retry later")
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        return response
+
     @app.exception_handler(AuthError)
     async def _auth(_request: Request, exc: AuthError) -> JSONResponse:
         response = error_response(exc.status, exc.code, [], detail=exc.detail)
@@ -166,12 +217,17 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # Undecodable bytes (invalid UTF-8) or JSON nested too deeply to parse.
+            return error_response(422, "invalid_request", [("body", "is not valid UTF-8 JSON that can be parsed")])
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse({"error": code, "detail": str(exc.detail), "fields": []}, status_code=exc.status_code)
 
     @app.post("/v1/chat", response_model=ChatResponse, responses=ERRORS, tags=["customer"])
-    def chat(body: ChatBody, svc: Service) -> dict:  # type: ignore[valid-type]
+    def chat(body: ChatBody, svc: Service, request: Request) -> dict:  # type: ignore[valid-type]
         """Answer one customer message from the KB, or hand the conversation to a person."""
+        if body.session_id:
+            _session_budget(request, body.session_id)
         customer = body.customer or Customer()
         reply = svc.chat(
             ChatRequest(
@@ -183,6 +239,10 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
                 customer_name=customer.name,
             )
         )
+        if reply.kind == "answer":
+            metrics.questions.inc("true" if reply.answered else "false")
+        if reply.ticket_created and reply.handoff_reason:
+            metrics.handoffs.inc(reply.handoff_reason)
         return reply.to_json()
 
     @app.get("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["customer"])
@@ -225,9 +285,10 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         }
 
     @app.post("/v1/feedback", status_code=201, response_model=FeedbackOut, responses=ERRORS, tags=["customer"])
-    def feedback(body: FeedbackBody, svc: Service) -> dict:
+    def feedback(body: FeedbackBody, svc: Service, request: Request) -> dict:
         """Record a thumbs up/down on a reply and/or a satisfaction score (1-5) for the conversation."""
         svc.validate_session_id(body.session_id)
+        _session_budget(request, body.session_id)
         stored = svc.storage.add_feedback(
             body.session_id, rating=body.rating, csat=body.csat, turn_id=body.message_id, comment=body.comment
         )
@@ -245,6 +306,18 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
             "confidence_threshold": svc.threshold,
             "startup_seconds": request.app.state.ready_seconds,
         }
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def prometheus(svc: Service) -> PlainTextResponse:
+        """Prometheus metrics: requests and latency per route, handoffs by reason, answered rate, index age."""
+        index = svc.matcher.searcher.index
+        built = datetime.fromisoformat(index.manifest.built_at)
+        gauges = {
+            "pasokh_index_age_seconds": ("Seconds since the served index was built.", time.time() - built.timestamp()),
+            "pasokh_index_articles": ("Articles in the served index.", float(len(index.articles))),
+            "pasokh_uptime_seconds": ("Seconds since this server started.", time.time() - metrics.started),
+        }
+        return PlainTextResponse(metrics.render(gauges), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.include_router(agent_router(settings))
     from bot.web import mount_web  # noqa: PLC0415 - keeps the API importable without the web package's files

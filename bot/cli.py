@@ -173,6 +173,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from indexer.store import current_generation  # noqa: PLC0415
 
     settings = _settings(args)
+    if settings.log_format == "json":
+        from bot.logs import configure  # noqa: PLC0415
+
+        configure(logging.INFO if args.verbose else logging.WARNING, "json")
     if current_generation(settings.index) is None:
         print(f"pasokh serve: no index in {settings.index}; building it from {settings.kb} first", file=sys.stderr)
         status = _cmd_index(argparse.Namespace(**{**vars(args), "skip_invalid": True}))
@@ -181,7 +185,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     service = build_service(settings)  # load before listening, so a bad setting fails here, clearly
     app = create_app(settings, service_factory=lambda _settings: service)
     print(f"pasokh serve: http://{args.host}:{args.port} (index {settings.index})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # On SIGTERM uvicorn stops accepting connections and lets requests in flight finish (up to 30 s);
+    # the app's shutdown then stops the webhook and index threads and closes the database pool.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", access_log=False, timeout_graceful_shutdown=30
+    )
     return EXIT_OK
 
 

@@ -12,12 +12,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.records import iso, utcnow
 from bot.settings import Settings
 from indexer.build import BuildError, BuildReport, build_from_kb
 from indexer.embedding import Embedder
+from indexer.store import current_generation
+
+if TYPE_CHECKING:
+    from bot.service import ChatService
 
 logger = logging.getLogger(__name__)
 
@@ -138,3 +142,40 @@ class IndexRebuilder:
         self._update(
             job_id, status=FAILED, finished_at=self._clock(), error=error, problems=tuple(str(p) for p in problems)
         )
+
+
+class IndexWatcher:
+    """Switch the service to a new index generation when the folder's ``CURRENT`` changes (other replicas' builds)."""
+
+    def __init__(self, service: ChatService, seconds: float) -> None:
+        """Check every ``seconds``."""
+        self.service = service
+        self.seconds = seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pasokh-index-watch", daemon=True)
+
+    def start(self) -> IndexWatcher:
+        """Start watching (no-op when the interval is 0)."""
+        if self.seconds > 0:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self._stop.set()
+
+    def check(self) -> bool:
+        """Reload when the served generation is not the folder's current one; return whether it did."""
+        current = current_generation(self.service.settings.index)
+        if current is None or current.name == self.service.matcher.searcher.index.generation:
+            return False
+        try:
+            self.service.reload_index()
+        except Exception:  # a half-visible or broken generation: keep serving the old one, try again later
+            logger.exception("could not switch to index generation %s", current.name)
+            return False
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds):
+            self.check()

@@ -44,13 +44,19 @@ class Reports:
         return self._gaps(self.service.storage.conversation_records(start, end), min_size=min_size)
 
     def _gaps(self, records: Sequence[ConversationRecord], *, min_size: int) -> list[GapCluster]:
-        from bot.gaps import find_gaps  # noqa: PLC0415
+        from bot.gaps import find_gaps, language_centres  # noqa: PLC0415
 
         questions = sorted(gap_questions(records), key=lambda q: q.at)[-MAX_GAP_QUESTIONS:]
         if not questions:
             return []
         vectors = self.service.embedder.embed_queries([q.text for q in questions])
-        return find_gaps(questions, vectors, nearest=self._nearest, min_size=min_size)
+        # Centre each language on the KB's own example questions: e5 gives every language an offset
+        # that would otherwise keep a Persian and an English question on one topic apart.
+        index = self.service.matcher.searcher.index
+        rows = [i for i, k in enumerate(index.keys) if k.kind == "question"]
+        langs = [index.articles[index.keys[i].article_id].lang for i in rows]
+        centres = language_centres(index.vectors[rows], langs) if rows else None
+        return find_gaps(questions, vectors, nearest=self._nearest, center=centres, min_size=min_size)
 
     def _nearest(self, vector: np.ndarray) -> NearestArticle | None:
         searcher = self.service.matcher.searcher

@@ -3,6 +3,7 @@
 No ``from __future__ import annotations``: FastAPI and pydantic read these annotations at runtime.
 """
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -14,10 +15,21 @@ MAX_AGENT_NAME = 100
 MAX_COMMENT = 2000
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BIDI_CONTROLS_RE = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
 def _not_blank(value: str | None) -> str | None:
     if value is not None and not value.strip():
         raise ValueError("must not be empty or only whitespace")
+    if value is not None and (bad := _CONTROL_RE.search(value)):
+        raise ValueError(f"contains the control character U+{ord(bad.group()):04X}")
     return value
+
+
+def _plain_name(value: str) -> str:
+    """Drop bidi overrides from a name shown to others (they could make the following text read backwards)."""
+    return " ".join(_BIDI_CONTROLS_RE.sub("", _not_blank(value)).split())
 
 
 class Strict(BaseModel):
@@ -179,6 +191,11 @@ class FeedbackBody(Strict):
     message_id: StrictInt | None = Field(None, ge=1, description="The bot message rated (from the messages list).")
     comment: StrictStr | None = Field(None, max_length=MAX_COMMENT)
 
+    @field_validator("comment")
+    @classmethod
+    def _comment(cls, value: str | None) -> str | None:
+        return _not_blank(value) if value else value
+
     @model_validator(mode="after")
     def _something(self):
         if self.rating is None and self.csat is None:
@@ -237,7 +254,10 @@ class ClaimBody(Strict):
     @field_validator("agent")
     @classmethod
     def _agent(cls, value: str) -> str:
-        return _not_blank(value).strip()
+        name = _plain_name(value)
+        if not name:
+            raise ValueError("must not be empty")
+        return name
 
 
 def reply_body(max_chars: int) -> type[BaseModel]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -39,6 +39,11 @@ logger = logging.getLogger(__name__)
 LANGS = ("fa", "en")
 MAX_ID_CHARS = 200
 _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+# C0 controls other than tab and line breaks, DEL and C1 controls: never in a real message.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Explicit bidi embeddings, overrides and isolates: in a name shown to agents they could reverse what
+# follows it ("Sara\u202e..." makes the rest read backwards); names lose them.
+_BIDI_CONTROLS_RE = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 # Follow-ups are short and lean on the previous question: "and for Shiraz?", «برای مشهد چطور؟».
 _FOLLOW_UP_MAX_TERMS = 4
 
@@ -111,6 +116,10 @@ class ChatReply:
     sentiment: Sentiment
     sources: tuple[Source, ...] = ()
     related: tuple[RelatedArticle, ...] = ()
+    kind: str = "answer"
+    """What the reply was (answer, small_talk, request, complaint, with_agent); not part of the HTTP body."""
+    ticket_created: bool = False
+    """Whether this turn queued a new ticket (rather than repeating an open one); not part of the HTTP body."""
 
     def to_json(self) -> dict:
         """Return the reply object of the HTTP contract."""
@@ -168,6 +177,9 @@ class ChatService:
             raise ChatInputError("message", "must be a string")
         if not message:
             raise ChatInputError("message", "must not be empty or only whitespace")
+        bad = _CONTROL_RE.search(message)
+        if bad:
+            raise ChatInputError("message", f"contains the control character U+{ord(bad.group()):04X}")
         if len(message) > self.settings.max_message_chars:
             raise ChatInputError(
                 "message", f"is {len(message)} characters long; the limit is {self.settings.max_message_chars}"
@@ -196,6 +208,7 @@ class ChatService:
     def chat(self, request: ChatRequest) -> ChatReply:
         """Answer one message: validate, understand, decide, store, reply."""
         message = self.validate(request)
+        request = replace(request, customer_name=clean_name(request.customer_name))
         if request.session_id is None:
             # The turn's language replaces this placeholder when the conversation is stored with it.
             conversation = self.storage.new_conversation(
@@ -267,6 +280,7 @@ class ChatService:
                 if part
             )
         top = answers[0] if answers and decision.answered else None
+        kind = _kind(talk, decision, unhappy)
         related = self.related.for_answer(
             [s.article_id for s in sources],
             [h.article.id for a in answers for h in a.match.hits[1:4]],
@@ -297,7 +311,7 @@ class ChatService:
                             for h in a.match.hits[:3]
                         ],
                         "small_talk": talk,
-                        "kind": _kind(talk, decision, unhappy),
+                        "kind": kind,
                         "related": [r.to_json() for r in related],
                     },
                 ),
@@ -321,6 +335,8 @@ class ChatService:
             sentiment=mood,
             sources=tuple(sources),
             related=tuple(related),
+            kind=kind,
+            ticket_created=ticket_id is not None,
         )
 
     def _answers(self, message: str, vector: np.ndarray, conversation: Conversation) -> list[_Answer]:
@@ -433,6 +449,7 @@ class ChatService:
             handoff_reason=ticket.reason if ticket else None,
             ticket_id=ticket.id if ticket else None,
             sentiment=mood,
+            kind="with_agent",
         )
 
     def _source(self, hit: Hit, confidence: float) -> Source:
@@ -460,6 +477,14 @@ class ChatService:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """Return the best articles for ``query`` (the ``GET /v1/search`` results)."""
         return self.matcher.searcher.search(query, k=k)
+
+
+def clean_name(name: str | None) -> str | None:
+    """Return a customer or agent name without control or bidi-override characters (None when nothing is left)."""
+    if name is None:
+        return None
+    cleaned = " ".join(_BIDI_CONTROLS_RE.sub("", _CONTROL_RE.sub(" ", name)).split())
+    return cleaned or None
 
 
 def _kind(talk: str | None, decision: HandoffDecision, unhappy: bool) -> str:

@@ -63,6 +63,30 @@ class Settings(IndexSettings):
     )
     webhook_attempts: int = Field(5, ge=1, le=20, description="Deliveries tried per ticket before giving up.")
     webhook_timeout: float = Field(5.0, gt=0, le=60, description="Seconds to wait for the webhook to answer.")
+    max_body_bytes: int = Field(
+        65536, ge=1024, le=16 * 1024 * 1024, description="Largest request body accepted (413 beyond it)."
+    )
+    rate_limit_per_ip: int = Field(
+        120, ge=0, le=1_000_000, description="Public requests per minute per client address (0: no limit)."
+    )
+    rate_limit_per_session: int = Field(
+        30, ge=0, le=1_000_000, description="Chat messages and feedback per minute per session (0: no limit)."
+    )
+    cors_origins: str = Field(
+        "",
+        description="Web origins (scheme://host[:port], comma-separated) whose pages may call the public API; "
+        "'*' allows any. Empty: same origin only.",
+    )
+    site_keys: str = Field(
+        "",
+        description="Widget site keys and the origins each may be used from: "
+        "'key1=https://shop.example,https://www.shop.example; key2=https://blog.example'. "
+        "Empty: site keys are not checked.",
+    )
+    index_poll_seconds: float = Field(
+        5.0, ge=0, le=3600, description="How often a server checks the index folder for a new generation (0: never)."
+    )
+    log_format: str = Field("text", pattern="^(text|json)$", description="Log lines as plain text or JSON objects.")
 
     @field_validator("database_url")
     @classmethod
@@ -99,3 +123,34 @@ class Settings(IndexSettings):
         if self.agent_key and self.admin_key and self.agent_key.get_secret_value() == self.admin_key.get_secret_value():
             raise ValueError("PASOKH_AGENT_KEY and PASOKH_ADMIN_KEY must differ")
         return self
+
+    def cors_origin_list(self) -> list[str]:
+        """Return the CORS allowlist."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    def site_key_origins(self) -> dict[str, frozenset[str]]:
+        """Return each configured site key with the origins it may be used from."""
+        keys: dict[str, frozenset[str]] = {}
+        for entry in self.site_keys.split(";"):
+            if not entry.strip():
+                continue
+            key, _, origins = entry.partition("=")
+            keys[key.strip()] = frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
+        return keys
+
+    @field_validator("site_keys")
+    @classmethod
+    def _site_keys_parse(cls, value: str) -> str:
+        """Refuse a site-key list that does not say which origins each key is for."""
+        for entry in value.split(";"):
+            if not entry.strip():
+                continue
+            key, sep, origins = entry.partition("=")
+            if not sep or not key.strip() or not origins.strip():
+                raise ValueError(f"entry {entry.strip()!r} must look like 'key=https://shop.example[,https://...]'")
+            for origin in origins.split(","):
+                if origin.strip() and not origin.strip().startswith(("http://", "https://")):
+                    raise ValueError(
+                        f"origin {origin.strip()!r} of site key {key.strip()!r} must start with http(s)://"
+                    )
+        return value
