@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.answer import hit_json
@@ -139,8 +140,12 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         app.state.ready_seconds = round(time.perf_counter() - started, 2)
         watcher = IndexWatcher(service, settings.index_poll_seconds).start()
         app.state.watcher = watcher
+        if service.outbox is not None:
+            service.outbox.start()
         yield
         watcher.stop()
+        if service.outbox is not None:
+            service.outbox.stop()
         if app.state.notifier is not None:
             app.state.notifier.stop()
         app.state.rebuilder.wait(timeout=60)
@@ -206,6 +211,13 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
     async def _slow_down(_request: Request, exc: RateLimited) -> JSONResponse:
         response = error_response(429, "rate_limited", [], detail="too many messages in this conversation; retry later")
         response.headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        return response
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_down(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        logger.error("database error: %s", exc.__class__.__name__)
+        response = error_response(503, "database_unavailable", [], detail="the database is unavailable; retry shortly")
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.exception_handler(AuthError)

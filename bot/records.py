@@ -95,6 +95,7 @@ class NewTicket:
     question: str
     expected_at: datetime | None = None
     sentiment: dict[str, Any] | None = None
+    id: str | None = None
 
 
 @dataclass(frozen=True)

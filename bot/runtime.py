@@ -11,6 +11,7 @@ import logging
 from bot.confidence import load_calibrator
 from bot.hours import BusinessHours
 from bot.matching import Matcher
+from bot.outbox import Outbox
 from bot.related import RelatedArticles
 from bot.sentiment import FakeSentimentScorer, SentimentScorer, load_sentiment_scorer
 from bot.service import ChatService
@@ -69,6 +70,7 @@ def build_service(
         sentiment=make_sentiment(settings, embedder),
         hours=BusinessHours.from_settings(settings),
         related=RelatedArticles(index),
+        outbox=Outbox(settings.outbox_dir, storage),
     )
     logger.info(
         "chat service ready: index %s (%d articles), threshold %.2f",

@@ -11,9 +11,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import replies
 from bot.answer import section_label
@@ -28,11 +29,14 @@ from bot.records import STATE_HUMAN, Conversation, ConversationUpdate, NewTicket
 from bot.related import RelatedArticle, RelatedArticles
 from bot.sentiment import Sentiment, SentimentScorer
 from bot.settings import Settings
-from bot.storage import Storage
+from bot.storage import Storage, new_ticket_id
 from indexer.embedding import Embedder
 from indexer.retrieval import Hit, HybridSearcher
 from indexer.store import load_index
 from indexer.textnorm import detect_lang, lexical_tokens
+
+if TYPE_CHECKING:
+    from bot.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +164,7 @@ class ChatService:
     related: RelatedArticles
     clock: Callable[[], datetime] = field(default=utcnow)
     notifier: HandoffNotifier | None = None
+    outbox: Outbox | None = None
 
     @property
     def threshold(self) -> float:
@@ -220,7 +225,19 @@ class ChatService:
             return self._turn(conversation, message, request, new=True)
         # Read under the lock, so a turn that is still being stored for this session is seen.
         with self.storage.conversation_lock(request.session_id):
-            conversation = self.storage.get_conversation(request.session_id)
+            try:
+                conversation = self.storage.get_conversation(request.session_id)
+            except SQLAlchemyError:
+                if self.outbox is None:
+                    raise
+                # The database is down: answer without the session's history; the turn goes to the outbox.
+                logger.exception(
+                    "database unavailable reading session %s; answering without its history", request.session_id
+                )
+                conversation = Conversation(
+                    request.session_id, request.channel or "web", request.lang or "fa", request.customer_id,
+                    request.customer_name, "bot", 0, None, None,
+                )  # fmt: skip
             if conversation is None:
                 raise ChatInputError("session_id", f"unknown session {request.session_id!r}", status=404)
             return self._turn(conversation, message, request, new=False)
@@ -263,6 +280,7 @@ class ChatService:
         ticket = None
         if decision.handoff:
             ticket = NewTicket(
+                id=new_ticket_id(),
                 reason=decision.reason or "low_confidence",
                 priority=decision.priority,
                 lang=lang,
@@ -318,7 +336,7 @@ class ChatService:
             ),
             ticket=ticket,
         )
-        ticket_id = self.storage.record_turn(conversation.id, update, conversation if new else None)
+        ticket_id = self._store(conversation.id, update, conversation if new else None)
         if ticket_id:
             text = f"{text}\n{replies.text('ticket', lang, ticket=ticket_id)}"
             if self.notifier is not None:
@@ -438,7 +456,7 @@ class ChatService:
                 ),
             ),
         )
-        self.storage.record_turn(conversation.id, update)
+        self._store(conversation.id, update, None)
         return ChatReply(
             session_id=conversation.id,
             reply=text,
@@ -451,6 +469,16 @@ class ChatService:
             sentiment=mood,
             kind="with_agent",
         )
+
+    def _store(self, conversation_id: str, update: ConversationUpdate, new: Conversation | None) -> str | None:
+        """Commit the turn; with the database down, keep it in the outbox and still return the ticket id."""
+        try:
+            return self.storage.record_turn(conversation_id, update, new)
+        except SQLAlchemyError:
+            if self.outbox is None:
+                raise
+            self.outbox.add(conversation_id, update, new)
+            return update.ticket.id if update.ticket else None
 
     def _source(self, hit: Hit, confidence: float) -> Source:
         version = self.matcher.searcher.index.manifest.articles.get(hit.article.id, {}).get("version")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
 from indexer.settings import Settings as IndexSettings
@@ -85,6 +87,10 @@ class Settings(IndexSettings):
     )
     index_poll_seconds: float = Field(
         5.0, ge=0, le=3600, description="How often a server checks the index folder for a new generation (0: never)."
+    )
+    outbox_dir: Path = Field(
+        Path("var/outbox"),
+        description="Where chat turns are kept when the database is unavailable, until they can be written.",
     )
     log_format: str = Field("text", pattern="^(text|json)$", description="Log lines as plain text or JSON objects.")
 

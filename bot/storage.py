@@ -87,6 +87,11 @@ def new_id(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(16)
 
 
+def new_ticket_id() -> str:
+    """Return a ticket id (``T-`` and 22 random URL-safe characters)."""
+    return new_id("T-")[:24]
+
+
 class Storage:
     """The conversation store; one instance per process, safe to share between threads."""
 
@@ -200,7 +205,7 @@ class Storage:
                 select(TurnRow).where(TurnRow.conversation_id == conversation_id).order_by(TurnRow.id)
             ).all()
             ticket = TicketRow(
-                id=new_id("T-")[:24],
+                id=update.ticket.id or new_ticket_id(),
                 conversation_id=conversation_id,
                 created_at=now,
                 reason=update.ticket.reason,
