@@ -6,11 +6,26 @@ BIN := $(VENV)/bin
 # A pinned torch resolves to the CPU build on this platform; a loose one pulls CUDA (GBs).
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run serve test index clean
+.PHONY: setup run serve test index clean postgresql
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-setup: $(VENV)/.installed
+# The end-to-end tests drive Debian's Chromium (no browser is ever downloaded by Playwright).
+CHROMIUM ?= /usr/bin/chromium
+
+setup: $(VENV)/.installed $(CHROMIUM) postgresql
+
+# The reliability tests (tests/reliability) start a real PostgreSQL server with initdb/pg_ctl from
+# Debian's package (under /usr/lib/postgresql/*/bin); installed only when missing.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+	fi
+
+$(CHROMIUM):
+	if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +43,7 @@ run: index
 	$(BIN)/pasokh ask "هزینه ارسال به شیراز چقدره و میشه پرداخت در محل داشت؟"
 	$(BIN)/pasokh ask --json "How long do I have to return an item?"
 	$(BIN)/pasokh ask "Can I pay with bitcoin?"
-	@echo "Serving the chat API on http://$(HOST):$(PORT) (docs: /docs). Ctrl-C stops it."
+	@echo "Serving the demo store with the chat widget on http://$(HOST):$(PORT)/ (agent console: /console, API docs: /docs). Ctrl-C stops it."
 	$(BIN)/pasokh serve --host $(HOST) --port $(PORT)
 
 serve: index

@@ -3,11 +3,12 @@
 No ``from __future__ import annotations``: FastAPI and pydantic read these annotations at runtime.
 """
 
-import re
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
+
+from bot.chat_types import BIDI_CONTROLS_RE, CONTROL_CHARS_RE
 
 Lang = Literal["fa", "en"]
 Reason = Literal["low_confidence", "requested", "angry", "repeated_failure"]
@@ -15,21 +16,17 @@ MAX_AGENT_NAME = 100
 MAX_COMMENT = 2000
 
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_BIDI_CONTROLS_RE = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
-
-
 def _not_blank(value: str | None) -> str | None:
     if value is not None and not value.strip():
         raise ValueError("must not be empty or only whitespace")
-    if value is not None and (bad := _CONTROL_RE.search(value)):
+    if value is not None and (bad := CONTROL_CHARS_RE.search(value)):
         raise ValueError(f"contains the control character U+{ord(bad.group()):04X}")
     return value
 
 
 def _plain_name(value: str) -> str:
     """Drop bidi overrides from a name shown to others (they could make the following text read backwards)."""
-    return " ".join(_BIDI_CONTROLS_RE.sub("", _not_blank(value)).split())
+    return " ".join(BIDI_CONTROLS_RE.sub("", _not_blank(value)).split())
 
 
 class Strict(BaseModel):
@@ -107,6 +104,10 @@ class ChatResponse(BaseModel):
     sentiment: SentimentOut
     sources: list[SourceOut]
     related: list[RelatedOut]
+    message_id: int | None = Field(
+        None, description="Id of this reply in the conversation (for feedback); null while the database is down."
+    )
+    customer_message_id: int | None = Field(None, description="Id of the customer's message.")
 
 
 class SearchResult(BaseModel):

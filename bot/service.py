@@ -7,17 +7,28 @@ imports FastAPI. A turn is stored (with the ticket, when it hands off) before th
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import replies
 from bot.answer import section_label
+from bot.chat_types import (
+    CONTROL_CHARS_RE,
+    LANGS,
+    MAX_ID_CHARS,
+    SESSION_ID_RE,
+    ChatInputError,
+    ChatReply,
+    ChatRequest,
+    HandoffNotifier,
+    Source,
+    clean_name,
+)
 from bot.cues import dissatisfied, small_talk
 from bot.extract import best_passage
 from bot.handoff import HandoffDecision, TurnFacts, decide
@@ -26,10 +37,10 @@ from bot.human_request import detect_human_request
 from bot.matching import Match, Matcher
 from bot.questions import split_questions
 from bot.records import STATE_HUMAN, Conversation, ConversationUpdate, NewTicket, Turn, utcnow
-from bot.related import RelatedArticle, RelatedArticles
+from bot.related import RelatedArticles
 from bot.sentiment import Sentiment, SentimentScorer
 from bot.settings import Settings
-from bot.storage import Storage, new_ticket_id
+from bot.storage import Recorded, Storage, new_ticket_id
 from indexer.embedding import Embedder
 from indexer.retrieval import Hit, HybridSearcher
 from indexer.store import load_index
@@ -40,106 +51,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-LANGS = ("fa", "en")
-MAX_ID_CHARS = 200
-_SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-# C0 controls other than tab and line breaks, DEL and C1 controls: never in a real message.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# Explicit bidi embeddings, overrides and isolates: in a name shown to agents they could reverse what
-# follows it ("Sara\u202e..." makes the rest read backwards); names lose them.
-_BIDI_CONTROLS_RE = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 # Follow-ups are short and lean on the previous question: "and for Shiraz?", «برای مشهد چطور؟».
 _FOLLOW_UP_MAX_TERMS = 4
-
-
-class HandoffNotifier(Protocol):
-    """Something to tell about each new ticket once it is stored (the handoff webhook)."""
-
-    def notify(self, ticket_id: str) -> None:
-        """Queue the ticket for delivery; must return at once."""
-
-
-class ChatInputError(ValueError):
-    """A request the service refuses; ``field`` names the offending input."""
-
-    def __init__(self, field_name: str, message: str, *, status: int = 422) -> None:
-        """Describe what is wrong with ``field_name``."""
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
-        self.status = status
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """One customer message as received."""
-
-    message: str
-    session_id: str | None = None
-    lang: str | None = None
-    channel: str = "web"
-    customer_id: str | None = None
-    customer_name: str | None = None
-
-
-@dataclass(frozen=True)
-class Source:
-    """An article a reply quotes."""
-
-    article_id: str
-    title: str
-    section: str
-    url: str | None
-    score: float
-    version: str | None = None
-
-    def to_json(self) -> dict:
-        """Return the source as in ``POST /v1/chat`` (``version``: the article version the reply quoted)."""
-        return {
-            "article_id": self.article_id,
-            "title": self.title,
-            "section": self.section,
-            "url": self.url,
-            "score": round(self.score, 4),
-            "version": self.version,
-        }
-
-
-@dataclass(frozen=True)
-class ChatReply:
-    """Everything ``POST /v1/chat`` returns."""
-
-    session_id: str
-    reply: str
-    lang: str
-    answered: bool
-    confidence: float
-    handoff: bool
-    handoff_reason: str | None
-    ticket_id: str | None
-    sentiment: Sentiment
-    sources: tuple[Source, ...] = ()
-    related: tuple[RelatedArticle, ...] = ()
-    kind: str = "answer"
-    """What the reply was (answer, small_talk, request, complaint, with_agent); not part of the HTTP body."""
-    ticket_created: bool = False
-    """Whether this turn queued a new ticket (rather than repeating an open one); not part of the HTTP body."""
-
-    def to_json(self) -> dict:
-        """Return the reply object of the HTTP contract."""
-        return {
-            "session_id": self.session_id,
-            "reply": self.reply,
-            "lang": self.lang,
-            "answered": self.answered,
-            "confidence": round(self.confidence, 4),
-            "handoff": self.handoff,
-            "handoff_reason": self.handoff_reason,
-            "ticket_id": self.ticket_id,
-            "sentiment": self.sentiment.to_json(),
-            "sources": [s.to_json() for s in self.sources],
-            "related": [r.to_json() for r in self.related],
-        }
 
 
 @dataclass(frozen=True)
@@ -182,7 +95,7 @@ class ChatService:
             raise ChatInputError("message", "must be a string")
         if not message:
             raise ChatInputError("message", "must not be empty or only whitespace")
-        bad = _CONTROL_RE.search(message)
+        bad = CONTROL_CHARS_RE.search(message)
         if bad:
             raise ChatInputError("message", f"contains the control character U+{ord(bad.group()):04X}")
         if len(message) > self.settings.max_message_chars:
@@ -205,7 +118,7 @@ class ChatService:
     @staticmethod
     def validate_session_id(session_id: str) -> None:
         """Refuse (404) a session id that this service could never have issued."""
-        if not _SESSION_ID_RE.match(session_id):
+        if not SESSION_ID_RE.match(session_id):
             raise ChatInputError("session_id", "is not a session id this service issued", status=404)
 
     # --- the turn --------------------------------------------------------------------------
@@ -285,7 +198,7 @@ class ChatService:
                 priority=decision.priority,
                 lang=lang,
                 question=message,
-                expected_at=self.hours.next_opening(now),
+                expected_at=_utc(self.hours.next_opening(now)),
                 sentiment=mood.to_json(),
             )
             text = "\n\n".join(
@@ -297,6 +210,7 @@ class ChatService:
                 )
                 if part
             )
+            text = f"{text}\n{replies.text('ticket', lang, ticket=ticket.id)}"
         top = answers[0] if answers and decision.answered else None
         kind = _kind(talk, decision, unhappy)
         related = self.related.for_answer(
@@ -336,11 +250,10 @@ class ChatService:
             ),
             ticket=ticket,
         )
-        ticket_id = self._store(conversation.id, update, conversation if new else None)
-        if ticket_id:
-            text = f"{text}\n{replies.text('ticket', lang, ticket=ticket_id)}"
-            if self.notifier is not None:
-                self.notifier.notify(ticket_id)
+        stored = self._store(conversation.id, update, conversation if new else None)
+        ticket_id = stored.ticket_id
+        if ticket_id and self.notifier is not None:
+            self.notifier.notify(ticket_id)
         return ChatReply(
             session_id=conversation.id,
             reply=text,
@@ -355,6 +268,7 @@ class ChatService:
             related=tuple(related),
             kind=kind,
             ticket_created=ticket_id is not None,
+            message_ids=stored.turn_ids,
         )
 
     def _answers(self, message: str, vector: np.ndarray, conversation: Conversation) -> list[_Answer]:
@@ -456,7 +370,7 @@ class ChatService:
                 ),
             ),
         )
-        self._store(conversation.id, update, None)
+        stored = self._store(conversation.id, update, None)
         return ChatReply(
             session_id=conversation.id,
             reply=text,
@@ -468,17 +382,18 @@ class ChatService:
             ticket_id=ticket.id if ticket else None,
             sentiment=mood,
             kind="with_agent",
+            message_ids=stored.turn_ids,
         )
 
-    def _store(self, conversation_id: str, update: ConversationUpdate, new: Conversation | None) -> str | None:
-        """Commit the turn; with the database down, keep it in the outbox and still return the ticket id."""
+    def _store(self, conversation_id: str, update: ConversationUpdate, new: Conversation | None) -> Recorded:
+        """Commit the turn; with the database down, keep it in the outbox (no message ids yet, same ticket id)."""
         try:
-            return self.storage.record_turn(conversation_id, update, new)
+            return self.storage.record(conversation_id, update, new)
         except SQLAlchemyError:
             if self.outbox is None:
                 raise
             self.outbox.add(conversation_id, update, new)
-            return update.ticket.id if update.ticket else None
+            return Recorded(update.ticket.id if update.ticket else None)
 
     def _source(self, hit: Hit, confidence: float) -> Source:
         version = self.matcher.searcher.index.manifest.articles.get(hit.article.id, {}).get("version")
@@ -507,12 +422,9 @@ class ChatService:
         return self.matcher.searcher.search(query, k=k)
 
 
-def clean_name(name: str | None) -> str | None:
-    """Return a customer or agent name without control or bidi-override characters (None when nothing is left)."""
-    if name is None:
-        return None
-    cleaned = " ".join(_BIDI_CONTROLS_RE.sub("", _CONTROL_RE.sub(" ", name)).split())
-    return cleaned or None
+def _utc(when: datetime | None) -> datetime | None:
+    """Return ``when`` in UTC (the database keeps no zone, so everything is stored in UTC)."""
+    return when.astimezone(timezone.utc) if when is not None else None
 
 
 def _kind(talk: str | None, decision: HandoffDecision, unhappy: bool) -> str:

@@ -12,6 +12,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -59,6 +60,14 @@ logger = logging.getLogger(__name__)
 
 _LOCK_STRIPES = 64
 MAX_MESSAGES = 200
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What storing a turn produced: the messages' ids (in order) and the ticket id, if any."""
+
+    ticket_id: str | None
+    turn_ids: tuple[int, ...] = ()
 
 
 class NotFound(LookupError):
@@ -176,9 +185,14 @@ class Storage:
     def record_turn(
         self, conversation_id: str, update: ConversationUpdate, new: Conversation | None = None
     ) -> str | None:
-        """Store a turn's messages, the new session state and the ticket (if any) atomically; return the ticket id.
+        """Store a turn atomically (see :meth:`record`); return the ticket id, if the turn queued one."""
+        return self.record(conversation_id, update, new).ticket_id
+
+    def record(self, conversation_id: str, update: ConversationUpdate, new: Conversation | None = None) -> Recorded:
+        """Store a turn's messages, the new session state and the ticket (if any) atomically.
 
         ``new`` is a conversation from :meth:`new_conversation`, stored in the same transaction.
+        Returns the ids the database gave the messages, and the ticket id.
         """
         with self._session() as session:
             if new is not None:
@@ -196,11 +210,12 @@ class Storage:
             row.topic_question = update.topic_question
             if update.customer_name and not row.customer_name:
                 row.customer_name = update.customer_name
-            for turn in update.turns:
-                session.add(_turn_row(conversation_id, turn))
-            if update.ticket is None:
-                return None
+            rows = [_turn_row(conversation_id, turn) for turn in update.turns]
+            session.add_all(rows)
             session.flush()
+            turn_ids = tuple(r.id for r in rows)
+            if update.ticket is None:
+                return Recorded(None, turn_ids)
             transcript = session.scalars(
                 select(TurnRow).where(TurnRow.conversation_id == conversation_id).order_by(TurnRow.id)
             ).all()
@@ -218,7 +233,7 @@ class Storage:
                 sentiment=update.ticket.sentiment,
             )
             session.add(ticket)
-            return ticket.id
+            return Recorded(ticket.id, turn_ids)
 
     def list_messages(self, conversation_id: str, *, after: int = 0, limit: int = MAX_MESSAGES) -> list[Turn]:
         """Return the conversation's messages with an id above ``after``, oldest first; NotFound if unknown."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from indexer.embedding import FakeEmbedder
 
 CONTRACT_FIELDS = {
     "session_id", "reply", "lang", "answered", "confidence", "handoff", "handoff_reason",
-    "ticket_id", "sentiment", "sources", "related",
+    "ticket_id", "sentiment", "sources", "related", "message_id", "customer_message_id",
 }  # fmt: skip
 
 
@@ -222,7 +223,8 @@ def test_handoff_eta_names_next_opening_when_closed(demo_index, tmp_path):
     assert "Saturday" in en["reply"]
     assert "شنبه" in fa["reply"]
     ticket = c.app.state.service.storage.get_ticket(en["ticket_id"])
-    assert ticket.expected_at is not None and ticket.expected_at > FRIDAY
+    # Saturday 08:00 in Tehran (UTC+3:30), stored as the same instant in UTC.
+    assert ticket.expected_at == datetime(2026, 11, 28, 4, 30, tzinfo=timezone.utc)
 
 
 def test_ticket_is_durable_before_the_response_returns(demo_index, tmp_path):

@@ -148,6 +148,7 @@ def test_messages_returns_transcript_after_a_given_id(client):
     chat(client, "thanks", session_id=sid)
     everything = client.get(f"/v1/conversations/{sid}/messages").json()
     assert everything["state"] == "bot" and everything["ticket"] is None
+    assert [m["id"] for m in everything["messages"][:2]] == [first["customer_message_id"], first["message_id"]]
     roles = [m["role"] for m in everything["messages"]]
     assert roles == ["customer", "bot", "customer", "bot"]
     assert everything["messages"][1]["sources"][0]["article_id"] == first["sources"][0]["article_id"]
@@ -232,6 +233,7 @@ def test_ticket_lifecycle_claim_reply_resolve(client):
     assert replied["first_reply_at"] and replied["transcript"][-1]["role"] == "agent"
     widget = client.get(f"/v1/conversations/{sid}/messages").json()
     assert widget["state"] == "human" and widget["ticket"]["status"] == "claimed"
+    assert tid in widget["messages"][1]["text"]  # the stored reply keeps the reference number
     assert (widget["messages"][-1]["role"], widget["messages"][-1]["text"]) == ("agent", "Hi Sara, I'm here.")
     assert widget["messages"][-1]["agent"] == "maryam"
     resolved = client.post(f"/v1/handoffs/{tid}/resolve", headers=AGENT).json()

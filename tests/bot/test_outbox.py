@@ -37,7 +37,7 @@ class Outage:
 
     def __init__(self, monkeypatch, storage) -> None:
         self.monkeypatch = monkeypatch
-        for name in ("record_turn", "get_conversation"):
+        for name in ("record", "record_turn", "get_conversation"):
             monkeypatch.setattr(storage, name, self._fail)
 
     @staticmethod

@@ -1,0 +1,292 @@
+"""End-to-end fixtures: a real ``pasokh serve`` over the demo KB and Debian's Chromium driven by Playwright.
+
+One index build, one server and one browser per test session; each test gets a fresh browser context (its own
+localStorage, so its own conversation).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_KB = ROOT / "kb" / "articles"
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AGENT_KEY = "e2e-agent-key-0123456789"
+ADMIN_KEY = "e2e-admin-key-0123456789"
+SERVER_START_SECONDS = 240
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running ``pasokh serve``: its address and the keys it accepts."""
+
+    url: str
+    agent_key: str
+    admin_key: str
+    log: Path
+
+    def api(self, method: str, path: str, body: dict | None = None, key: str | None = None) -> tuple[int, dict]:
+        """Call the HTTP API directly (setup and cross-checks that do not go through a page)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if key:
+            request.add_header("Authorization", f"Bearer {key}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+def _pasokh_command() -> list[str]:
+    script = Path(sys.executable).with_name("pasokh")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo KB indexed into a temporary folder with the real bundled model.
+
+    A local ``var/index`` (from ``make run``) is copied first when present: the build is incremental, so it then
+    only checks the copy against the KB and re-embeds what changed, instead of embedding all 35 articles.
+    """
+    index = tmp_path_factory.mktemp("e2e") / "index"
+    local = ROOT / "var" / "index"
+    served = (local / "CURRENT").read_text().strip() if (local / "CURRENT").is_file() else ""
+    if served and (local / served).is_dir():
+        try:
+            shutil.copytree(local / served, index / served)
+            (index / "CURRENT").write_text(served + "\n")
+        except OSError:  # replaced by a concurrent build while copying: build from scratch instead
+            shutil.rmtree(index, ignore_errors=True)
+    result = subprocess.run(
+        [*_pasokh_command(), "index", "--kb", str(DEMO_KB), "--index", str(index)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"pasokh index failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return index
+
+
+@pytest.fixture(scope="session")
+def server(demo_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real ``pasokh serve`` on a free port with a throwaway database; stopped at the end of the session."""
+    work = tmp_path_factory.mktemp("e2e-server")
+    log = work / "serve.log"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PASOKH_INDEX": str(demo_index),
+        "PASOKH_KB": str(DEMO_KB),
+        "PASOKH_DATABASE_URL": f"sqlite:///{work / 'pasokh.db'}",
+        "PASOKH_AGENT_KEY": AGENT_KEY,
+        "PASOKH_ADMIN_KEY": ADMIN_KEY,
+        "PASOKH_HANDOFF_WEBHOOK_URL": "",
+    }
+    env.pop("DATABASE_URL", None)
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*_pasokh_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"pasokh serve exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"pasokh serve not healthy after {SERVER_START_SECONDS}s:\n{log.read_text()[-4000:]}")
+            time.sleep(0.5)
+        yield Server(url=url, agent_key=AGENT_KEY, admin_key=ADMIN_KEY, log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, launched once (never a browser downloaded by Playwright)."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the end-to-end tests drive Debian's Chromium. "
+            "Run `make setup` (it installs the `chromium` package) or `apt-get install -y chromium`."
+        )
+    try:
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only the e2e tests need it
+    except ImportError:
+        pytest.fail("playwright is not installed: run `make setup` (it installs the project's dev extras)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, server: Server) -> Iterator:
+    """Open pages in fresh browser contexts (separate storage); script errors and CSP violations fail the test."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_page(width: int = 1280, height: int = 800):
+        context = browser.new_context(viewport={"width": width, "height": height}, base_url=server.url)
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Folder for the screenshots the tests leave behind (git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+class Widget:
+    """Drives the chat widget on a page (Playwright's CSS locators reach into its open shadow root)."""
+
+    BOT_ANSWERS = ".msg-bot:not(.greeting)"
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.bubble = page.locator(".bubble")
+        self.panel = page.locator("#pasokh-panel")
+        self.input = page.locator("#pasokh-input")
+        self.banner = page.locator(".banner")
+
+    def open(self) -> Widget:
+        """Open the panel with the bubble."""
+        from playwright.sync_api import expect  # noqa: PLC0415
+
+        self.bubble.click()
+        expect(self.panel).to_be_visible()
+        return self
+
+    def ask(self, text: str, timeout: float = 90_000):
+        """Send ``text`` with Enter and return the bot message that answers it."""
+        from playwright.sync_api import expect  # noqa: PLC0415
+
+        answers = self.page.locator(self.BOT_ANSWERS)
+        before = answers.count()
+        self.input.fill(text)
+        self.input.press("Enter")
+        expect(answers).to_have_count(before + 1, timeout=timeout)
+        expect(self.page.locator(".typing")).to_be_hidden(timeout=timeout)
+        return answers.nth(before)
+
+    def messages(self, role: str):
+        """All messages of one role (customer, bot or agent)."""
+        return self.page.locator(f".msg-{role}")
+
+
+@pytest.fixture
+def open_widget(new_page):
+    """Open the demo page (or ``path``) in a fresh context and return a :class:`Widget` on it."""
+
+    def start(path: str = "/?lang=fa", width: int = 1280, height: int = 800) -> Widget:
+        page = new_page(width, height)
+        page.goto(path)
+        widget = Widget(page)
+        widget.bubble.wait_for(state="visible")
+        return widget
+
+    return start
+
+
+class Geometry:
+    """Layout measurements taken in the browser."""
+
+    @staticmethod
+    def text_layout(locator) -> dict:
+        """Where a message's text sits inside its box, and the direction the browser gave it."""
+        return locator.evaluate(
+            """el => {
+                const range = document.createRange();
+                range.selectNodeContents(el);
+                const rects = [...range.getClientRects()].filter(r => r.width > 0);
+                const box = el.getBoundingClientRect();
+                const style = getComputedStyle(el);
+                return {
+                    direction: style.direction,
+                    unicodeBidi: style.unicodeBidi,
+                    textLeft: Math.min(...rects.map(r => r.left)),
+                    textRight: Math.max(...rects.map(r => r.right)),
+                    contentLeft: box.left + parseFloat(style.paddingLeft),
+                    contentRight: box.right - parseFloat(style.paddingRight),
+                };
+            }"""
+        )
+
+    @staticmethod
+    def inside_viewport(page, locator) -> bool:
+        """Whether the element's box lies wholly inside the viewport."""
+        box = locator.bounding_box()
+        size = page.viewport_size
+        return (
+            box is not None
+            and box["x"] >= 0
+            and box["y"] >= 0
+            and box["x"] + box["width"] <= size["width"]
+            and box["y"] + box["height"] <= size["height"]
+        )
+
+
+@pytest.fixture
+def geometry() -> type[Geometry]:
+    """Layout measurements (text alignment, viewport containment)."""
+    return Geometry
