@@ -25,6 +25,16 @@ def real_embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder().load()
 
 
+@pytest.fixture(scope="session")
+def real_demo_index(tmp_path_factory, real_embedder) -> Path:
+    """The demo KB indexed once per test session with the real model; tests only read it."""
+    from indexer.build import build_from_kb
+
+    folder = tmp_path_factory.mktemp("real-demo") / "index"
+    build_from_kb(DEMO_KB, real_embedder, folder)
+    return folder
+
+
 def write_article(folder: Path, name: str, text: str) -> Path:
     """Write one article file (dedented) and return its path."""
     path = folder / name

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DEMO_KB
 
 from bot.runtime import build_service
 from bot.service import ChatRequest
 from bot.settings import Settings
-from indexer.build import build_from_kb
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, real_embedder):
+def service(tmp_path_factory, real_embedder, real_demo_index):
     folder = tmp_path_factory.mktemp("chat")
-    build_from_kb(DEMO_KB, real_embedder, folder / "index")
-    settings = Settings(index=folder / "index", database_url=f"sqlite:///{folder}/pasokh.db")
+    settings = Settings(index=real_demo_index, database_url=f"sqlite:///{folder}/pasokh.db")
     svc = build_service(settings, embedder=real_embedder)
     yield svc
     svc.storage.close()

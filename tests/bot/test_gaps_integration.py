@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import DEMO_KB
 
 from bot.cli import main
 from bot.records import utcnow
@@ -14,7 +13,6 @@ from bot.reports import Reports
 from bot.runtime import build_service
 from bot.service import ChatRequest
 from bot.settings import Settings
-from indexer.build import build_from_kb
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +31,9 @@ VAN = [
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, real_embedder):
+def served(tmp_path_factory, real_embedder, real_demo_index):
     folder = tmp_path_factory.mktemp("gaps")
-    build_from_kb(DEMO_KB, real_embedder, folder / "index")
-    settings = Settings(index=folder / "index", database_url=f"sqlite:///{folder}/pasokh.db")
+    settings = Settings(index=real_demo_index, database_url=f"sqlite:///{folder}/pasokh.db")
     service = build_service(settings, embedder=real_embedder)
     replies = [service.chat(ChatRequest(message=text, lang=lang)) for text, lang in REGISTRY + VAN]
     yield service, settings, replies

@@ -443,10 +443,9 @@ def test_suggest_closes_every_draft_in_the_customer_language(service, suggester,
 
 
 @pytest.fixture(scope="module")
-def real_service(tmp_path_factory, real_embedder):
+def real_service(tmp_path_factory, real_embedder, real_demo_index):
     folder = tmp_path_factory.mktemp("suggest-real")
-    build_from_kb(DEMO_KB, real_embedder, folder / "index")
-    settings = Settings(index=folder / "index", database_url=f"sqlite:///{folder}/pasokh.db")
+    settings = Settings(index=real_demo_index, database_url=f"sqlite:///{folder}/pasokh.db")
     svc = build_service(settings, embedder=real_embedder)
     yield svc
     svc.storage.close()

@@ -66,21 +66,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo KB indexed into a temporary folder with the real bundled model.
+def demo_index(real_demo_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo KB indexed with the real bundled model (the session's shared index, copied).
 
-    A local ``var/index`` (from ``make run``) is copied first when present: the build is incremental, so it then
-    only checks the copy against the KB and re-embeds what changed, instead of embedding all 35 articles.
+    The copy is then brought up to date by ``pasokh index`` itself, which only checks it against the KB.
     """
     index = tmp_path_factory.mktemp("e2e") / "index"
-    local = ROOT / "var" / "index"
-    served = (local / "CURRENT").read_text().strip() if (local / "CURRENT").is_file() else ""
-    if served and (local / served).is_dir():
-        try:
-            shutil.copytree(local / served, index / served)
-            (index / "CURRENT").write_text(served + "\n")
-        except OSError:  # replaced by a concurrent build while copying: build from scratch instead
-            shutil.rmtree(index, ignore_errors=True)
+    shutil.copytree(real_demo_index, index)
     result = subprocess.run(
         [*_pasokh_command(), "index", "--kb", str(DEMO_KB), "--index", str(index)],
         cwd=ROOT,

@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO_KB, ROOT
+
 from indexer.articles import load_kb
-from indexer.build import build_from_kb
 from indexer.retrieval import HybridSearcher
 from indexer.store import current_generation, load_index
 
@@ -27,10 +26,9 @@ def test_demo_kb_is_valid_and_bilingual():
 
 
 @pytest.fixture(scope="module")
-def demo_searcher(real_embedder, tmp_path_factory):
-    idx = tmp_path_factory.mktemp("demo") / "idx"
-    build_from_kb(DEMO_KB, real_embedder, idx)
-    return HybridSearcher(load_index(idx, expect_model=real_embedder.name), real_embedder, dense_weight=0.9)
+def demo_searcher(real_embedder, real_demo_index):
+    index = load_index(real_demo_index, expect_model=real_embedder.name)
+    return HybridSearcher(index, real_embedder, dense_weight=0.9)
 
 
 @pytest.mark.parametrize(
