@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.answer import hit_json
@@ -213,6 +213,11 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         response.headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
         return response
 
+    @app.exception_handler(DataError)
+    async def _bad_value(_request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot store (out of range, an invalid byte): the input's fault, not the server's.
+        return error_response(422, "invalid_request", [("body", "contains a value the database cannot store")])
+
     @app.exception_handler(SQLAlchemyError)
     async def _database_down(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
         logger.error("database error: %s", exc.__class__.__name__)
@@ -233,7 +238,8 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
             # Undecodable bytes (invalid UTF-8) or JSON nested too deeply to parse.
             return error_response(422, "invalid_request", [("body", "is not valid UTF-8 JSON that can be parsed")])
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": code, "detail": str(exc.detail), "fields": []}, status_code=exc.status_code)
+        body = {"error": code, "detail": str(exc.detail), "fields": []}
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.post("/v1/chat", response_model=ChatResponse, responses=ERRORS, tags=["customer"])
     def chat(body: ChatBody, svc: Service, request: Request) -> dict:  # type: ignore[valid-type]
@@ -277,7 +283,7 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
     def messages(
         svc: Service,
         session_id: str,
-        after: Annotated[int, Query(ge=0, le=2**62, description="Only messages with a larger id.")] = 0,
+        after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Only messages with a larger id.")] = 0,
     ) -> dict:
         """Return a conversation's messages (the widget's transcript after a reload, and agents' replies)."""
         svc.validate_session_id(session_id)

@@ -5,6 +5,7 @@ attached to ``app.state`` by :func:`bot.api.create_app`.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime.
+import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 
@@ -34,6 +35,8 @@ from bot.storage import NotFound, Ticket
 
 _bearer = HTTPBearer(auto_error=False, description="PASOKH_AGENT_KEY or PASOKH_ADMIN_KEY")
 STATUSES = ("open", "claimed", "resolved", "released")
+TICKET_ID_RE = re.compile(r"^T-[A-Za-z0-9_\-]{1,62}$")
+MAX_DB_INT = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 DEFAULT_WINDOW = timedelta(days=30)
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -93,6 +96,8 @@ def agent_router(settings: Settings) -> APIRouter:
         return ticket.to_json(service.storage.list_messages(ticket.conversation_id, after=0, limit=1000))
 
     def get_ticket(service: ChatService, ticket_id: str) -> Ticket:
+        if not TICKET_ID_RE.match(ticket_id):
+            raise NotFound("ticket", ticket_id)
         ticket = service.storage.get_ticket(ticket_id)
         if ticket is None:
             raise NotFound("ticket", ticket_id)
@@ -127,6 +132,7 @@ def agent_router(settings: Settings) -> APIRouter:
     @router.post("/v1/handoffs/{ticket_id}/claim", response_model=TicketOut, responses=AUTH_ERRORS, tags=["agents"])
     def claim(_role: Agent, service: Service, ticket_id: str, body: ClaimBody) -> dict:
         """Take a ticket (409 if another agent holds it or it is closed)."""
+        get_ticket(service, ticket_id)
         return ticket_json(service, service.storage.claim_ticket(ticket_id, body.agent))
 
     @router.post("/v1/handoffs/{ticket_id}/reply", response_model=TicketOut, responses=AUTH_ERRORS, tags=["agents"])
@@ -139,6 +145,7 @@ def agent_router(settings: Settings) -> APIRouter:
     @router.post("/v1/handoffs/{ticket_id}/resolve", response_model=TicketOut, responses=AUTH_ERRORS, tags=["agents"])
     def resolve(_role: Agent, service: Service, ticket_id: str) -> dict:
         """Close the ticket; the conversation stays with people."""
+        get_ticket(service, ticket_id)
         return ticket_json(service, service.storage.resolve_ticket(ticket_id))
 
     @router.post("/v1/handoffs/{ticket_id}/release", response_model=TicketOut, responses=AUTH_ERRORS, tags=["agents"])
@@ -285,6 +292,6 @@ def agent_router(settings: Settings) -> APIRouter:
 
 def _reply_id(reply_id: str) -> int:
     """Parse a saved-reply id from the path (a 404 rather than a 422 for anything that is not one)."""
-    if not reply_id.isdigit() or len(reply_id) > 18:
+    if not (reply_id.isascii() and reply_id.isdigit()) or len(reply_id) > 10 or int(reply_id) > MAX_DB_INT:
         raise NotFound("saved reply", reply_id)
     return int(reply_id)

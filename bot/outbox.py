@@ -4,7 +4,8 @@ When the database fails on the chat path the customer still gets the answer (and
 ticket number), and the turn — messages, session state and ticket — is appended to a JSON-lines file
 with fsync. A background thread writes the pending turns to the database once it answers again; a
 turn already stored (its ticket exists) is not written twice. Nothing is lost unless the local disk
-is lost too.
+is lost too. A pending turn the database refuses for another reason (not a lost connection) is moved
+to ``rejected.jsonl`` beside it, so it neither blocks the turns behind it nor disappears.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from bot.records import Conversation, ConversationUpdate, NewTicket, Turn
 from bot.storage import Storage
@@ -105,22 +106,22 @@ class Outbox:
             lines = self._read()
             done = 0
             for line in lines:
-                entry = json.loads(line)
                 try:
+                    entry = json.loads(line)
                     self.storage.record_turn(
                         entry["conversation_id"], _update(entry["update"]), _conversation(entry["new"])
                     )
                 except IntegrityError:
-                    logger.info("outbox: turn of %s was already stored", entry["conversation_id"])
-                except KeyError:
-                    logger.error("outbox: session %s no longer exists; turn dropped", entry["conversation_id"])
-                except SQLAlchemyError as exc:
+                    logger.info("outbox: a pending turn was already stored")
+                except (OperationalError, InterfaceError) as exc:
                     logger.warning(
                         "outbox: database still unavailable (%s); %d turn(s) pending",
                         exc.__class__.__name__,
                         len(lines) - done,
                     )
                     break
+                except Exception as exc:  # never retried forever, never lost: set aside for a person to look at
+                    self._reject(line, exc)
                 done += 1
             if done:
                 rest = lines[done:]
@@ -131,6 +132,14 @@ class Outbox:
                 os.replace(tmp, self.path)
                 logger.info("outbox: %d turn(s) written to the database, %d pending", done, len(rest))
             return done
+
+    def _reject(self, line: str, exc: Exception) -> None:
+        rejected = self.path.with_name("rejected.jsonl")
+        with rejected.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        logger.error("outbox: a pending turn cannot be stored (%s); kept in %s", exc.__class__.__name__, rejected)
 
     def start(self) -> Outbox:
         """Retry in the background (at once, then every ``retry_seconds``)."""

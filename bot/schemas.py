@@ -41,6 +41,13 @@ class Customer(Strict):
     id: StrictStr | None = Field(None, max_length=200, description="The website's id for the customer.")
     name: StrictStr | None = Field(None, max_length=200, description="Used to address the customer in replies.")
 
+    @field_validator("id", "name")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and (bad := CONTROL_CHARS_RE.search(value)):
+            raise ValueError(f"contains the control character U+{ord(bad.group()):04X}")
+        return value
+
 
 def chat_body(max_chars: int) -> type[BaseModel]:
     """Return the ``POST /v1/chat`` body schema, with the configured message limit in it."""
@@ -48,12 +55,18 @@ def chat_body(max_chars: int) -> type[BaseModel]:
     class ChatBody(Strict):
         """A customer message."""
 
-        message: StrictStr = Field(..., max_length=max_chars, description="The customer's message.")
+        message: StrictStr = Field(..., min_length=1, max_length=max_chars, description="The customer's message.")
         session_id: StrictStr | None = Field(
             None, max_length=64, description="Continue this conversation (from an earlier reply); omit to start one."
         )
         lang: Lang | None = Field(None, description="Reply language; detected from the text if omitted.")
-        channel: StrictStr = Field("web", min_length=1, max_length=32, description="Where the message came from.")
+        channel: StrictStr = Field(
+            "web",
+            min_length=1,
+            max_length=32,
+            pattern=r"^[A-Za-z0-9_.\-]+$",
+            description="Where the message came from.",
+        )
         customer: Customer | None = None
 
         @field_validator("message")
@@ -189,7 +202,9 @@ class FeedbackBody(Strict):
     session_id: StrictStr = Field(..., min_length=1, max_length=64)
     rating: Literal["up", "down"] | None = None
     csat: StrictInt | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1 (bad) to 5 (great).")
-    message_id: StrictInt | None = Field(None, ge=1, description="The bot message rated (from the messages list).")
+    message_id: StrictInt | None = Field(
+        None, ge=1, le=2**31 - 1, description="The bot message rated (from the messages list)."
+    )
     comment: StrictStr | None = Field(None, max_length=MAX_COMMENT)
 
     @field_validator("comment")

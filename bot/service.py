@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import replies
 from bot.answer import section_label
@@ -50,6 +50,10 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
 
 logger = logging.getLogger(__name__)
+
+# The database is unreachable (down, restarting, network): the turn goes to the outbox. Any other
+# database error is a bug or a bad value and must not be retried forever.
+_UNAVAILABLE = (OperationalError, InterfaceError)
 
 # Follow-ups are short and lean on the previous question: "and for Shiraz?", «برای مشهد چطور؟».
 _FOLLOW_UP_MAX_TERMS = 4
@@ -140,7 +144,7 @@ class ChatService:
         with self.storage.conversation_lock(request.session_id):
             try:
                 conversation = self.storage.get_conversation(request.session_id)
-            except SQLAlchemyError:
+            except _UNAVAILABLE:
                 if self.outbox is None:
                     raise
                 # The database is down: answer without the session's history; the turn goes to the outbox.
@@ -389,7 +393,7 @@ class ChatService:
         """Commit the turn; with the database down, keep it in the outbox (no message ids yet, same ticket id)."""
         try:
             return self.storage.record(conversation_id, update, new)
-        except SQLAlchemyError:
+        except _UNAVAILABLE:
             if self.outbox is None:
                 raise
             self.outbox.add(conversation_id, update, new)

@@ -138,13 +138,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def _add_missing_columns(engine: Engine, conn) -> None:
     """Add nullable columns that newer versions introduced to tables an older version created.
 
     Upgrades are additive only (new tables are made by ``create_all``; new columns here), so a
     database written by an older Pasokh keeps every row.
     """
-    inspector = inspect(engine)
+    inspector = inspect(conn)
     for table in Base.metadata.sorted_tables:
         if not inspector.has_table(table.name):
             continue
@@ -153,8 +153,7 @@ def _add_missing_columns(engine: Engine) -> None:
             if column.name in present or not column.nullable:
                 continue
             kind = column.type.compile(dialect=engine.dialect)
-            with engine.begin() as conn:
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
             logger.info("database upgraded: added %s.%s", table.name, column.name)
 
 
@@ -173,8 +172,12 @@ def open_engine(url_text: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
         if url.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(engine)
-        _add_missing_columns(engine)
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                # Replicas starting together on an empty database: one creates the tables, the others wait.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7261730)"))
+            Base.metadata.create_all(conn)
+            _add_missing_columns(engine, conn)
     except (ArgumentError, NoSuchModuleError, ImportError, OperationalError) as exc:
         shown = url.render_as_string(hide_password=True)
         raise ValueError(f"DATABASE_URL {shown}: cannot open the database ({exc.__class__.__name__}: {exc})") from exc

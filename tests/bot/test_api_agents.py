@@ -423,3 +423,33 @@ def test_failed_rebuild_keeps_serving_the_old_index(tmp_path, writable_kb):
 def test_analytics_window_is_validated(client, params, field):
     response = client.get("/v1/analytics", params=params, headers=ADMIN)
     assert response.status_code == 422 and response.json()["fields"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    "method, path, body, status",
+    [
+        ("get", "/v1/saved-replies/%C2%B9", None, 404),
+        ("get", "/v1/saved-replies/99999999999", None, 404),
+        ("delete", "/v1/saved-replies/2147483648", None, 404),
+        ("get", "/v1/handoffs/T-x%00y", None, 404),
+        ("post", "/v1/handoffs/T-x%00y/claim", {"agent": "maryam"}, 404),
+        ("post", "/v1/handoffs/T-x%00y/resolve", None, 404),
+    ],
+)
+def test_ids_the_database_could_not_hold_are_404(shared, method, path, body, status):
+    assert call(shared, method, path, body, ADMIN).status_code == status
+
+
+def test_out_of_range_numbers_and_control_characters_are_422(client):
+    sid = chat(client, "How much is shipping in Tehran?")["session_id"]
+    after = client.get(f"/v1/conversations/{sid}/messages", params={"after": 2**31})
+    rated = client.post("/v1/feedback", json={"session_id": sid, "rating": "up", "message_id": 3_000_000_000})
+    customer = client.post("/v1/chat", json={"message": "hello", "customer": {"id": "a\u0000b"}})
+    channel = client.post("/v1/chat", json={"message": "hello", "channel": "web\nx"})
+    assert [r.status_code for r in (after, rated, customer, channel)] == [422, 422, 422, 422]
+    assert customer.json()["fields"][0]["field"] == "customer.id"
+
+
+def test_wrong_method_is_405_with_allow_header(client):
+    response = client.get("/v1/chat")
+    assert response.status_code == 405 and response.headers["allow"] == "POST"

@@ -99,3 +99,16 @@ def test_without_outbox_a_database_error_is_a_clean_503(demo_index, tmp_path, mo
         response = client.post("/v1/chat", json={"message": "How much is shipping in Tehran?"})
         assert response.status_code == 503 and response.json()["error"] == "database_unavailable"
         assert response.headers["retry-after"] == "5"
+
+
+def test_a_turn_the_database_refuses_is_set_aside_not_retried_forever(service, monkeypatch, tmp_path):
+    outage = Outage(monkeypatch, service.storage)
+    service.chat(ChatRequest("How much is shipping in Tehran?"))
+    good = service.chat(ChatRequest("I want to talk to a human"))
+    outage.end()
+    pending = service.outbox.path
+    lines = pending.read_text(encoding="utf-8").splitlines()
+    pending.write_text("\n".join(["{not json", *lines]) + "\n", encoding="utf-8")
+    assert service.outbox.flush() == 3 and service.outbox.pending() == 0
+    assert (tmp_path / "outbox" / "rejected.jsonl").read_text(encoding="utf-8") == "{not json\n"
+    assert service.storage.get_ticket(good.ticket_id) is not None
