@@ -6,8 +6,10 @@ probabilities. Text models miss much of what makes a support message angry, so t
 score combines the head's anger logit with explicit chat signals: ``!!!``/``؟؟؟``, SHOUTING,
 Persian and English insults and swearing, "third time"/«بار سوم», "useless"/«افتضاح»,
 threats to complain publicly or leave, self-declared anger ("I'm fuming"/«عصبانی‌ام»). Combiner
-weights are fitted on held-out predictions and its bias is calibrated so that 0.5 is the F1-best
-operating point (see ``scripts/train_sentiment.py``); nothing here loads a model at import time.
+weights are fitted on held-out predictions; each language has its own operating point (English:
+bias calibrated so that 0.5 is the F1-best threshold on tweets; Persian: the head's logit halved
+and the bias lowered, because on real Persian posts the head over-reads complaints as anger).
+See ``scripts/train_sentiment.py`` and docs/sentiment.md; nothing here loads a model at import time.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def truncate_for_embedding(text: str) -> str:
 _FA_INSULTS = (
     "احمق نفهم بی‌شعور کثافت لعنت آشغال مزخرف بی‌شرف دزد کلاهبردار دروغگو بی‌عرضه نالایق خاک‌توسر خاک‌برسر "
     "گوربابا مرده‌شور ریدین ریدید ریدی گندزدین گندزدید بی‌ادب وقیح پررو عوضیا حرومزاده حرامزاده کصافط کسخل "
-    "کسکش جاکش بی‌غیرت الاغ گوساله حرف‌مفت بی‌وجدان بی‌همه‌چیز شیاد چرت‌وپرت"
+    "کسکش جاکش بی‌غیرت الاغ گوساله حرف‌مفت بی‌وجدان بی‌همه‌چیز شیاد چرت‌وپرت کسشر کس‌شعر زرنزن زرمیزنن "
+    "مرتیکه زنیکه پفیوز پدرسوخته بی‌ناموس گمشو گمشید خفه‌شو خفه‌شید زهرمار بیشرف تخمی لنتی"
 )
 _FA_HARSH = (
     "افتضاح بی‌فایده به‌دردنخور بدردنخور خجالت‌بکشید خجالت‌نمی‌کشید شرم‌آور ننگ مسخره غیرقابل‌قبول فاجعه "
@@ -104,8 +107,9 @@ _FA_DEMAND = "همین‌الان مدیرتون مدیرتان"  # «فوراً
 # Self-declared anger («عصبانی‌ام», "I'm fuming"): the most reliable cue in social posts. Bare «خشم»
 # is left out because the squashed text would match it inside «ببخشم».
 _FA_ANGER_WORDS = (
-    "عصبانی عصبانیت خشمگین خشممو کلافه‌ام کلافم کلافه‌شدم شاکی‌ام شاکیم حرصم حرص‌درار کفری متنفرم "
-    "جوش‌آوردم ازکوره‌دررفتم دادم‌درومد خونم‌به‌جوش"
+    "عصبانی عصبانیت عصبی خشمگین خشممو کلافه‌ام کلافم کلافه‌شدم شاکی‌ام شاکیم حرصم حرص‌درار حرص‌خوردم "
+    "حرصی‌ام حرصمو کفری متنفرم جوش‌آوردم ازکوره‌دررفتم دادم‌درومد خونم‌به‌جوش اعصابم اعصاب‌خردکن "
+    "اعصابمو رومخ لجم‌گرفت لجمو دیوونم‌کرد دیوانه‌ام‌کرد فحش"
 )
 _FA_THANKS = "ممنون مرسی سپاس متشکر دستتون‌دردنکنه دمتون‌گرم خداقوت عالی ایول لطف‌کردید"
 
@@ -134,7 +138,11 @@ _EN_ANGER_WORDS = (
     r"angry|angrier|anger|angered|furious|fury|fuming|fumes?|rage|raging|enraged|livid|irate|outrage\w*|"
     r"infuriat\w*|annoy\w*|irritat\w*|frustrat\w*|pissed|offended|seething|hate(?!\s+to\b)|hated|hatred|indignant|boiling|"
     r"lost my temper|losing my (?:patience|temper|mind)|fed up|up to here|ticked off|mad at|last straw|"
-    r"patience (?:has |is )?(?:\w+ )?(?:run|ran|wearing) (?:out|thin)|about to lose it|(?:so|i'm|i am) done with"
+    r"patience (?:has |is )?(?:\w+ )?(?:run|ran|wearing) (?:out|thin)|about to lose it|(?:so|i'm|i am) done with|"
+    r"revenge|vengeance|vengeful|wrath\w*|insult\w*|provok\w*|bull(?:y|ying|ied|ies)|racis[mt]\w*|threaten\w*|"
+    r"resent\w*|offen[cs]e|offensive|rude\w*|ugh+|grr+|"
+    # Persian words that need word boundaries: bare «خشم» sits inside «ببخشم» in the squashed text.
+    r"خشم\w*"
 )
 _EN_THANKS = (
     r"thanks?|thank you|appreciate\w*|great|awesome|amazing|perfect|excellent|love|merci|mamnoon\w*|dametoon garm"
@@ -298,6 +306,10 @@ class SentimentHead:
     lang_means: dict[str, np.ndarray]  # per-language mean embedding removed before the head
     combiner: np.ndarray  # weights of [anger logit, *signals]
     combiner_bias: float
+    # Per-language operating point ("en" / "fa", see _lang_of): the head's anger logit is
+    # multiplied by lang_head_scale and lang_offset is added to the combiner bias (missing: 1, 0).
+    lang_head_scale: dict[str, float] = field(default_factory=dict)
+    lang_offset: dict[str, float] = field(default_factory=dict)
     labels: tuple[str, ...] = LABELS
     signal_names: tuple[str, ...] = SIGNAL_NAMES
     metadata: dict = field(default_factory=dict)
@@ -323,17 +335,24 @@ class SentimentHead:
         exp = np.exp(logits)
         return exp / exp.sum(axis=-1, keepdims=True)
 
-    def anger_score(self, probabilities: np.ndarray, signals: np.ndarray) -> float:
-        """Combine the head's anger logit with the chat signals into a score in [0, 1]."""
+    def anger_score(self, probabilities: np.ndarray, signals: np.ndarray, lang: str = "en") -> float:
+        """Combine the head's anger logit with the chat signals into a score in [0, 1].
+
+        ``lang`` selects the per-language head scale and bias offset (see ``lang_head_scale``).
+        """
         p = float(np.clip(probabilities[self.labels.index("angry")], 1e-6, 1 - 1e-6))
-        inputs = np.concatenate([[math.log(p / (1 - p))], signals])
-        return _sigmoid(float(inputs @ self.combiner) + self.combiner_bias)
+        logit = math.log(p / (1 - p)) * self.lang_head_scale.get(lang, 1.0)
+        inputs = np.concatenate([[logit], signals])
+        bias = self.combiner_bias + self.lang_offset.get(lang, 0.0)
+        return _sigmoid(float(inputs @ self.combiner) + bias)
 
     def save(self, folder: Path, metadata: dict) -> None:
         """Write ``sentiment_head.npz`` and ``sentiment_head.json`` into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
         langs = sorted(self.lang_means)
         dim = self.weights.shape[1]
+        adj_langs = sorted(set(self.lang_head_scale) | set(self.lang_offset))
+        adjust = [[self.lang_head_scale.get(k, 1.0), self.lang_offset.get(k, 0.0)] for k in adj_langs]
         np.savez_compressed(
             folder / HEAD_FILE,
             weights=self.weights.astype(np.float32),
@@ -342,6 +361,8 @@ class SentimentHead:
             lang_means=np.array([self.lang_means[k] for k in langs], dtype=np.float32).reshape(len(langs), dim),
             combiner=self.combiner.astype(np.float32),
             combiner_bias=np.float32(self.combiner_bias),
+            adjust_langs=np.array(adj_langs),
+            adjust=np.array(adjust, dtype=np.float32).reshape(len(adj_langs), 2),
         )
         meta = {**metadata, "labels": list(self.labels), "signals": list(self.signal_names)}
         meta["weights_sha256"] = hashlib.sha256((folder / HEAD_FILE).read_bytes()).hexdigest()
@@ -363,12 +384,17 @@ class SentimentHead:
             )
         with np.load(npz) as data:
             langs = [str(x) for x in data["lang_names"]]
+            # Heads written before the per-language operating point have no "adjust" arrays.
+            adj_langs = [str(x) for x in data["adjust_langs"]] if "adjust_langs" in data else []
+            adjust = data["adjust"] if adj_langs else np.zeros((0, 2), np.float32)
             return cls(
                 weights=data["weights"],
                 bias=data["bias"],
                 lang_means=dict(zip(langs, data["lang_means"], strict=True)),
                 combiner=data["combiner"],
                 combiner_bias=float(data["combiner_bias"]),
+                lang_head_scale={k: float(row[0]) for k, row in zip(adj_langs, adjust, strict=True)},
+                lang_offset={k: float(row[1]) for k, row in zip(adj_langs, adjust, strict=True)},
                 metadata=meta,
             )
 
@@ -398,8 +424,9 @@ class HeadSentimentScorer:
         """Return the sentiment of ``text``, using ``vector`` as its embedding when given."""
         if vector is None:
             vector = self._embed_query(truncate_for_embedding(text) or " ")
-        probs = self.head.probabilities(self.head.features(vector, _lang_of(text)))
-        anger = self.head.anger_score(probs, chat_signals(text).as_array())
+        lang = _lang_of(text)
+        probs = self.head.probabilities(self.head.features(vector, lang))
+        anger = self.head.anger_score(probs, chat_signals(text).as_array(), lang)
         if anger >= self.threshold:
             label = "angry"
         else:

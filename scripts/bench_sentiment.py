@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from train_sentiment import OWN_SOCIAL_TEST, OWN_TEST, CachedE5, data_root, f1, read_jsonl  # noqa: E402
 
-from bot.sentiment import HeadSentimentScorer, SentimentHead  # noqa: E402
+from bot.sentiment import MODEL_DIR, HeadSentimentScorer, SentimentHead  # noqa: E402
 
 
 def _no_embed(text: str) -> np.ndarray:
@@ -42,12 +42,13 @@ def main() -> int:
     parser.add_argument("--data", help="public data folder (default: $PASOKH_DATA or ../shared/data)")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model-dir", type=Path, default=MODEL_DIR, help="folder holding sentiment_head.{npz,json}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     logging.getLogger("train_sentiment").setLevel(logging.INFO)
     root = data_root(args.data)
     emb = CachedE5(threads=args.threads)
-    head = SentimentHead.load()
+    head = SentimentHead.load(args.model_dir)
     full = HeadSentimentScorer(head, _no_embed, args.threshold)
     # Same head with the chat signals zeroed, to show what the signals add.
     head_only = HeadSentimentScorer(
@@ -57,6 +58,8 @@ def main() -> int:
             head.lang_means,
             np.concatenate([head.combiner[:1], np.zeros(len(head.combiner) - 1, np.float32)]),
             head.combiner_bias,
+            lang_head_scale=head.lang_head_scale,
+            lang_offset=head.lang_offset,
             metadata=head.metadata,
         ),
         _no_embed,

@@ -1,8 +1,8 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import write_article
+
 from indexer.articles import ArticleError, load_kb, parse_article
 
 

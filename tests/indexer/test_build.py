@@ -1,5 +1,4 @@
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -7,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, write_article
+
 from indexer import store
 from indexer.build import BuildError, build_from_kb
 from indexer.embedding import FakeEmbedder
