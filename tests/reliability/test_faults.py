@@ -104,9 +104,10 @@ def test_kill_replica_mid_request_other_keeps_serving_and_no_ticket_lost(pair: t
         a.kill()
         killed_at = time.monotonic()
         wait_for(
-            lambda: sum(o.status == 200 and o.target == "B" and o.sent_at > killed_at for o in traffic.outcomes) >= 10,
+            lambda: sum(o.status == 200 and o.target == "B" and o.sent_at > killed_at for o in traffic.outcomes) >= 10
+            and sum(o.target == "A" and o.sent_at > killed_at + 0.5 for o in traffic.outcomes) >= 3,
             120,
-            "B's answers after A was killed",
+            "B's answers and A's refusals after A was killed",
         )
     for client in clients.values():
         client.close()
