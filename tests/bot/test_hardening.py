@@ -187,3 +187,45 @@ def test_index_watcher_switches_to_a_generation_built_elsewhere(tmp_path):
         assert c.app.state.watcher.check() is True
         after = c.get("/healthz").json()
     assert after["index"] != before and after["articles"] == 36
+
+
+def test_keys_and_customer_text_never_reach_the_logs(demo_index, tmp_path, caplog):
+    import logging
+
+    from apphelpers import ADMIN_KEY, AGENT_KEY
+
+    secret_message = "my card number is 6037-9911-2222-3333"
+    with caplog.at_level(logging.DEBUG):
+        with make_client(demo_index, tmp_path, agent_key=AGENT_KEY, admin_key=ADMIN_KEY) as c:
+            c.post("/v1/chat", json={"message": secret_message})
+            c.post("/v1/chat", json={"message": "I want to talk to a human"})
+            c.get("/v1/handoffs", headers={"Authorization": f"Bearer {AGENT_KEY}x"})
+            c.get("/v1/analytics", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+            settings_text = repr(c.app.state.settings)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert AGENT_KEY not in logged and ADMIN_KEY not in logged
+    assert secret_message not in logged
+    assert AGENT_KEY not in settings_text and ADMIN_KEY not in settings_text
+
+
+def test_json_log_lines_are_objects():
+    import io
+    import json
+    import logging
+
+    from bot.logs import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("pasokh.test.json")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("ticket %s queued", "T-1", extra={"session": "abc"})
+    finally:
+        log.removeHandler(handler)
+    entry = json.loads(stream.getvalue())
+    assert (entry["level"], entry["logger"], entry["message"], entry["session"]) == (
+        "WARNING", "pasokh.test.json", "ticket T-1 queued", "abc",
+    )  # fmt: skip
