@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -194,28 +195,37 @@ class Storage:
         ``new`` is a conversation from :meth:`new_conversation`, stored in the same transaction.
         Returns the ids the database gave the messages, and the ticket id.
         """
+        conversations, turns = ConversationRow.__table__, TurnRow.__table__
+        # Core statements rather than the ORM unit of work: this runs on every chat turn, and the
+        # ORM's flush bookkeeping cost more than the database work itself.
         with self._session() as session:
-            if new is not None:
-                session.add(_row(new))
-                session.flush()
-            row = session.get(ConversationRow, conversation_id, with_for_update=True)
-            if row is None:
-                raise KeyError(conversation_id)
             now = self.clock()
-            row.updated_at = now
-            row.lang = update.lang
-            row.state = update.state
-            row.failures = update.failures
-            row.topic_article_id = update.topic_article_id
-            row.topic_question = update.topic_question
-            if update.customer_name and not row.customer_name:
-                row.customer_name = update.customer_name
-            rows = [_turn_row(conversation_id, turn) for turn in update.turns]
-            session.add_all(rows)
-            session.flush()
-            turn_ids = tuple(r.id for r in rows)
+            if new is not None:
+                session.execute(insert(conversations).values(**_row_values(new)))
+            changed = session.execute(
+                sql_update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(
+                    updated_at=now,
+                    lang=update.lang,
+                    state=update.state,
+                    failures=update.failures,
+                    topic_article_id=update.topic_article_id,
+                    topic_question=update.topic_question,
+                    customer_name=func.coalesce(conversations.c.customer_name, update.customer_name),
+                )
+            )
+            if changed.rowcount == 0:
+                raise KeyError(conversation_id)
+            turn_ids = tuple(
+                session.execute(
+                    insert(turns).values(**_turn_values(conversation_id, turn)).returning(turns.c.id)
+                ).scalar_one()
+                for turn in update.turns
+            )
             if update.ticket is None:
                 return Recorded(None, turn_ids)
+            row = session.get(ConversationRow, conversation_id)
             transcript = session.scalars(
                 select(TurnRow).where(TurnRow.conversation_id == conversation_id).order_by(TurnRow.id)
             ).all()
@@ -504,33 +514,41 @@ class Storage:
             ]
 
 
-def _row(conversation: Conversation) -> ConversationRow:
+def _row_values(conversation: Conversation) -> dict:
     created = conversation.created_at or utcnow()
-    return ConversationRow(
-        id=conversation.id,
-        created_at=created,
-        updated_at=created,
-        channel=conversation.channel,
-        lang=conversation.lang,
-        customer_id=conversation.customer_id,
-        customer_name=conversation.customer_name,
-        state=conversation.state,
-        failures=conversation.failures,
-    )
+    return {
+        "id": conversation.id,
+        "created_at": created,
+        "updated_at": created,
+        "channel": conversation.channel,
+        "lang": conversation.lang,
+        "customer_id": conversation.customer_id,
+        "customer_name": conversation.customer_name,
+        "state": conversation.state,
+        "failures": conversation.failures,
+    }
+
+
+def _row(conversation: Conversation) -> ConversationRow:
+    return ConversationRow(**_row_values(conversation))
+
+
+def _turn_values(conversation_id: str, turn: Turn) -> dict:
+    return {
+        "conversation_id": conversation_id,
+        "role": turn.role,
+        "text": turn.text,
+        "created_at": turn.created_at,
+        "lang": turn.lang,
+        "answered": turn.answered,
+        "confidence": turn.confidence,
+        "handoff_reason": turn.handoff_reason,
+        "details": turn.details,
+    }
 
 
 def _turn_row(conversation_id: str, turn: Turn) -> TurnRow:
-    return TurnRow(
-        conversation_id=conversation_id,
-        role=turn.role,
-        text=turn.text,
-        created_at=turn.created_at,
-        lang=turn.lang,
-        answered=turn.answered,
-        confidence=turn.confidence,
-        handoff_reason=turn.handoff_reason,
-        details=turn.details,
-    )
+    return TurnRow(**_turn_values(conversation_id, turn))
 
 
 def _turn(row: TurnRow) -> Turn:
