@@ -26,6 +26,16 @@ def real_embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
+def demo_index(tmp_path_factory) -> Path:
+    """The demo KB indexed once per test session with the fake embedder; tests only read it."""
+    from indexer.build import build_from_kb
+
+    folder = tmp_path_factory.mktemp("fake-demo") / "index"
+    build_from_kb(DEMO_KB, FakeEmbedder(), folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def real_demo_index(tmp_path_factory, real_embedder) -> Path:
     """The demo KB indexed once per test session with the real model; tests only read it."""
     from indexer.build import build_from_kb

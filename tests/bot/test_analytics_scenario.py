@@ -7,14 +7,8 @@ the code under test.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
 from apphelpers import ADMIN_KEY, AGENT_KEY, bearer, make_client
-from conftest import DEMO_KB
-
-from indexer.build import build_from_kb
-from indexer.embedding import FakeEmbedder
 
 AGENT = bearer(AGENT_KEY)
 ADMIN = bearer(ADMIN_KEY)
@@ -43,13 +37,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def demo_index(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("index")
-    build_from_kb(DEMO_KB, FakeEmbedder(), folder)
-    return folder
 
 
 def say(client, message, sid=None) -> dict:

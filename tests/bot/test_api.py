@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from apphelpers import FRIDAY, make_client
-from conftest import DEMO_KB
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from bot.storage import Storage
-from indexer.build import build_from_kb
-from indexer.embedding import FakeEmbedder
 
 CONTRACT_FIELDS = {
     "session_id", "reply", "lang", "answered", "confidence", "handoff", "handoff_reason",
     "ticket_id", "sentiment", "sources", "related", "message_id", "customer_message_id",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def demo_index(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("index")
-    build_from_kb(DEMO_KB, FakeEmbedder(), folder)
-    return folder
 
 
 @pytest.fixture

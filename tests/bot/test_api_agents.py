@@ -38,13 +38,6 @@ PROTECTED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def demo_index(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("index")
-    build_from_kb(DEMO_KB, FakeEmbedder(), folder)
-    return folder
-
-
 @pytest.fixture
 def client(demo_index, tmp_path):
     with make_client(demo_index, tmp_path, agent_key=AGENT_KEY, admin_key=ADMIN_KEY) as c:

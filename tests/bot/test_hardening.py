@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from apphelpers import make_client
 from conftest import DEMO_KB
@@ -13,13 +11,6 @@ from indexer.build import build_from_kb
 from indexer.embedding import FakeEmbedder
 
 EN_Q = "How much is shipping in Tehran?"
-
-
-@pytest.fixture(scope="module")
-def demo_index(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("index")
-    build_from_kb(DEMO_KB, FakeEmbedder(), folder)
-    return folder
 
 
 @pytest.fixture

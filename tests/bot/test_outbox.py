@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from apphelpers import OPEN, fake_service_factory
-from conftest import DEMO_KB
 from sqlalchemy.exc import OperationalError
 
 from bot.outbox import Outbox
 from bot.service import ChatRequest
 from bot.settings import Settings
-from indexer.build import build_from_kb
-from indexer.embedding import FakeEmbedder
-
-
-@pytest.fixture(scope="module")
-def demo_index(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("index")
-    build_from_kb(DEMO_KB, FakeEmbedder(), folder)
-    return folder
 
 
 @pytest.fixture

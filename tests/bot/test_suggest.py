@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
-from conftest import DEMO_KB
 
 from bot.confidence import Calibrator
 from bot.hours import BusinessHours
@@ -19,7 +17,6 @@ from bot.service import ChatRequest, ChatService
 from bot.settings import Settings
 from bot.storage import Conversation, ConversationUpdate, SavedReply, Storage, Turn
 from bot.suggest import MAX_DRAFTS, Draft, ReplySuggester, Suggestions
-from indexer.build import build_from_kb
 from indexer.embedding import FakeEmbedder
 from indexer.retrieval import HybridSearcher
 from indexer.store import load_index
@@ -34,13 +31,6 @@ POINTS_EN = SavedReply(2, "Club points", "Club points never expire while your ac
 GIFT_FA = SavedReply(3, "بسته‌بندی هدیه", "برای بسته‌بندی هدیه، هنگام پرداخت گزینه‌ی بسته‌بندی هدیه را انتخاب کنید.", "fa")
 WAREHOUSE_FA = SavedReply(4, "ساعت کاری انبار", "انبار مرکزی در روزهای جمعه تعطیل است.", "fa")
 SOURCE_LINE = re.compile(r"^(?:Source|منبع): (?P<title>.+) \((?P<link>[^()]+)\)$")
-
-
-@pytest.fixture(scope="module")
-def demo_index(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("suggest-index")
-    build_from_kb(DEMO_KB, FakeEmbedder(), folder)
-    return folder
 
 
 @pytest.fixture
