@@ -20,7 +20,6 @@ import os
 import platform
 import random
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -39,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from _server import stop, wait_healthy  # noqa: E402
 from _synthkb import generate_kb  # noqa: E402
 
 BENCH = ROOT / "var" / "bench"
@@ -187,38 +187,6 @@ def server(spec: KbSpec, env: dict[str, str], startup_timeout: float) -> Iterato
             yield url, health
         finally:
             stop(proc)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> dict:
-    """Poll ``/healthz`` until it answers 200; stop with the server's log if it dies or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"pasokh serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            response = httpx.get(f"{url}/healthz", timeout=2.0)
-            if response.status_code == 200:
-                return response.json()
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"pasokh serve not healthy after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Ask uvicorn to shut down (SIGINT, like Ctrl-C); escalate only if it does not."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def load(url: str, total: int, concurrency: int, turns: int, seed: int) -> tuple[np.ndarray, int, float]:

@@ -41,6 +41,10 @@ import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from _server import stop, wait_healthy  # noqa: E402
+
 PASOKH = [sys.executable, "-m", "bot.cli"]
 
 FA_QUESTIONS = [
@@ -184,22 +188,6 @@ def summarize(samples: list[Sample], seconds: float) -> dict:
     }
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> dict:
-    """Poll ``/healthz`` until it answers 200; stop with the server's log if it dies or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"pasokh serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            response = httpx.get(f"{url}/healthz", timeout=2.0)
-            if response.status_code == 200:
-                return response.json()
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"pasokh serve not healthy after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
 @contextmanager
 def started_server(args: argparse.Namespace) -> Iterator[tuple[str, dict]]:
     """Start ``pasokh serve`` on a free port (rate limits off, private outbox); yield its URL and /healthz."""
@@ -227,12 +215,7 @@ def started_server(args: argparse.Namespace) -> Iterator[tuple[str, dict]]:
         try:
             yield url, wait_healthy(url, proc, log, args.startup_timeout)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
             errors = [line for line in log.read_text(errors="replace").splitlines() if " ERROR " in line]
             if errors:
                 print(f"server logged {len(errors)} error line(s), e.g.: {errors[0]}", file=sys.stderr)
