@@ -280,6 +280,10 @@ class ChatService:
         questions = split_questions(message)
         if len(questions) == 1:
             answer = _Answer(message, message, self.matcher.match(message, vector))
+            if answer.match.confidence >= self.threshold:
+                # A question that stands on its own is a new topic, not a follow-up: read together
+                # with the previous question, the longer previous one would pull it back there.
+                return [answer]
             follow = self._follow_up(message, conversation)
             if follow is not None and follow.match.confidence > answer.match.confidence:
                 return [follow]

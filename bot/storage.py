@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy import update as sql_update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.records import (
@@ -102,6 +102,35 @@ def new_ticket_id() -> str:
     return new_id("T-")[:24]
 
 
+_conversations, _turns, _tickets = ConversationRow.__table__, TurnRow.__table__, TicketRow.__table__
+# The chat path's statements, built once so each turn only binds values (no per-call statement
+# construction or cache-key work). Parameter names differ from column names, as SQLAlchemy requires.
+_SELECT_CONVERSATION = select(_conversations).where(_conversations.c.id == bindparam("cid"))
+_SELECT_RECENT_TURNS = (
+    select(_turns)
+    .where(_turns.c.conversation_id == bindparam("cid"))
+    .order_by(_turns.c.id.desc())
+    .limit(bindparam("n"))
+)
+_SELECT_TRANSCRIPT = select(_turns).where(_turns.c.conversation_id == bindparam("cid")).order_by(_turns.c.id)
+_INSERT_CONVERSATION = insert(_conversations)
+_UPDATE_CONVERSATION = (
+    sql_update(_conversations)
+    .where(_conversations.c.id == bindparam("cid"))
+    .values(
+        updated_at=bindparam("now"),
+        lang=bindparam("new_lang"),
+        state=bindparam("new_state"),
+        failures=bindparam("new_failures"),
+        topic_article_id=bindparam("new_topic_article_id"),
+        topic_question=bindparam("new_topic_question"),
+        customer_name=func.coalesce(_conversations.c.customer_name, bindparam("new_customer_name")),
+    )
+)
+_INSERT_TURN = insert(_turns).returning(_turns.c.id)
+_INSERT_TICKET = insert(_tickets)
+
+
 class Storage:
     """The conversation store; one instance per process, safe to share between threads."""
 
@@ -132,6 +161,14 @@ class Storage:
             raise RuntimeError("Storage.open() must be called before use")
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """One transaction on a pooled connection, for the Core statements of the chat path."""
+        if self._engine is None:
+            raise RuntimeError("Storage.open() must be called before use")
+        with self._engine.begin() as conn:
+            yield conn
 
     @contextmanager
     def conversation_lock(self, conversation_id: str) -> Iterator[None]:
@@ -171,16 +208,12 @@ class Storage:
 
     def get_conversation(self, conversation_id: str, *, last_turns: int = 20) -> Conversation | None:
         """Return a conversation with its most recent turns, or None when the id is unknown."""
-        with self._session() as session:
-            row = session.get(ConversationRow, conversation_id)
+        # Core statements built once (see _CHAT_STATEMENTS): this runs at the start of every chat turn.
+        with self._connect() as conn:
+            row = conn.execute(_SELECT_CONVERSATION, {"cid": conversation_id}).first()
             if row is None:
                 return None
-            turns = session.scalars(
-                select(TurnRow)
-                .where(TurnRow.conversation_id == conversation_id)
-                .order_by(TurnRow.id.desc())
-                .limit(last_turns)
-            ).all()
+            turns = conn.execute(_SELECT_RECENT_TURNS, {"cid": conversation_id, "n": last_turns}).all()
             return _conversation(row, list(reversed(turns)))
 
     def record_turn(
@@ -195,55 +228,52 @@ class Storage:
         ``new`` is a conversation from :meth:`new_conversation`, stored in the same transaction.
         Returns the ids the database gave the messages, and the ticket id.
         """
-        conversations, turns = ConversationRow.__table__, TurnRow.__table__
-        # Core statements rather than the ORM unit of work: this runs on every chat turn, and the
-        # ORM's flush bookkeeping cost more than the database work itself.
-        with self._session() as session:
+        # Core statements built once, rather than the ORM unit of work or statements built per call:
+        # this runs on every chat turn, and that bookkeeping cost more than the database work itself.
+        with self._connect() as conn:
             now = self.clock()
             if new is not None:
-                session.execute(insert(conversations).values(**_row_values(new)))
-            changed = session.execute(
-                sql_update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(
-                    updated_at=now,
-                    lang=update.lang,
-                    state=update.state,
-                    failures=update.failures,
-                    topic_article_id=update.topic_article_id,
-                    topic_question=update.topic_question,
-                    customer_name=func.coalesce(conversations.c.customer_name, update.customer_name),
-                )
+                conn.execute(_INSERT_CONVERSATION, _row_values(new))
+            changed = conn.execute(
+                _UPDATE_CONVERSATION,
+                {
+                    "cid": conversation_id,
+                    "now": now,
+                    "new_lang": update.lang,
+                    "new_state": update.state,
+                    "new_failures": update.failures,
+                    "new_topic_article_id": update.topic_article_id,
+                    "new_topic_question": update.topic_question,
+                    "new_customer_name": update.customer_name,
+                },
             )
             if changed.rowcount == 0:
                 raise KeyError(conversation_id)
             turn_ids = tuple(
-                session.execute(
-                    insert(turns).values(**_turn_values(conversation_id, turn)).returning(turns.c.id)
-                ).scalar_one()
-                for turn in update.turns
+                conn.execute(_INSERT_TURN, _turn_values(conversation_id, turn)).scalar_one() for turn in update.turns
             )
             if update.ticket is None:
                 return Recorded(None, turn_ids)
-            row = session.get(ConversationRow, conversation_id)
-            transcript = session.scalars(
-                select(TurnRow).where(TurnRow.conversation_id == conversation_id).order_by(TurnRow.id)
-            ).all()
-            ticket = TicketRow(
-                id=update.ticket.id or new_ticket_id(),
-                conversation_id=conversation_id,
-                created_at=now,
-                reason=update.ticket.reason,
-                priority=update.ticket.priority,
-                lang=update.ticket.lang,
-                question=update.ticket.question,
-                transcript=[_turn(t).to_json() for t in transcript],
-                customer={"id": row.customer_id, "name": row.customer_name, "channel": row.channel},
-                expected_at=update.ticket.expected_at,
-                sentiment=update.ticket.sentiment,
+            row = conn.execute(_SELECT_CONVERSATION, {"cid": conversation_id}).one()
+            transcript = conn.execute(_SELECT_TRANSCRIPT, {"cid": conversation_id}).all()
+            ticket_id = update.ticket.id or new_ticket_id()
+            conn.execute(
+                _INSERT_TICKET,
+                {
+                    "id": ticket_id,
+                    "conversation_id": conversation_id,
+                    "created_at": now,
+                    "reason": update.ticket.reason,
+                    "priority": update.ticket.priority,
+                    "lang": update.ticket.lang,
+                    "question": update.ticket.question,
+                    "transcript": [_turn(t).to_json() for t in transcript],
+                    "customer": {"id": row.customer_id, "name": row.customer_name, "channel": row.channel},
+                    "expected_at": update.ticket.expected_at,
+                    "sentiment": update.ticket.sentiment,
+                },
             )
-            session.add(ticket)
-            return Recorded(ticket.id, turn_ids)
+            return Recorded(ticket_id, turn_ids)
 
     def list_messages(self, conversation_id: str, *, after: int = 0, limit: int = MAX_MESSAGES) -> list[Turn]:
         """Return the conversation's messages with an id above ``after``, oldest first; NotFound if unknown."""
@@ -551,7 +581,7 @@ def _turn_row(conversation_id: str, turn: Turn) -> TurnRow:
     return TurnRow(**_turn_values(conversation_id, turn))
 
 
-def _turn(row: TurnRow) -> Turn:
+def _turn(row: TurnRow | Row) -> Turn:
     return Turn(
         role=row.role,
         text=row.text,
@@ -565,7 +595,7 @@ def _turn(row: TurnRow) -> Turn:
     )
 
 
-def _conversation(row: ConversationRow, turns: list[TurnRow]) -> Conversation:
+def _conversation(row: ConversationRow | Row, turns: list[TurnRow] | list[Row]) -> Conversation:
     return Conversation(
         id=row.id,
         channel=row.channel,

@@ -73,6 +73,16 @@ def test_chat_follow_up_keeps_the_topic(service):
     assert "Shiraz" in follow.reply or "شیراز" in follow.reply
 
 
+def test_chat_short_new_question_changes_the_topic(service):
+    # Read together with the previous (longer) password question, "what about returns?" would match
+    # the login article more confidently; on its own it is a confident, different question.
+    first = ask(service, "رمز عبورم را فراموش کرده‌ام و پیامک کد تایید نمی‌آید")
+    assert first.sources[0].article_id == "fa-account-login"
+    second = ask(service, "what about returns?", session_id=first.session_id)
+    assert second.answered
+    assert second.sources[0].article_id == "en-returns-policy"
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="known gap: even with per-language centring, the article classifier gives an English question on a "
