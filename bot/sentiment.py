@@ -5,10 +5,11 @@ The head is a multinomial logistic regression over the multilingual-e5-small que
 probabilities. Text models miss much of what makes a support message angry, so the anger
 score combines the head's anger logit with explicit chat signals: ``!!!``/``؟؟؟``, SHOUTING,
 Persian and English insults and swearing, "third time"/«بار سوم», "useless"/«افتضاح»,
-threats to complain publicly or leave, self-declared anger ("I'm fuming"/«عصبانی‌ام»). Combiner
-weights are fitted on held-out predictions; each language has its own operating point (English:
-bias calibrated so that 0.5 is the F1-best threshold on tweets; Persian: the head's logit halved
-and the bias lowered, because on real Persian posts the head over-reads complaints as anger).
+threats to complain publicly or leave, self-declared anger ("I'm fuming"/«عصبانی‌ام»), and
+cues of other emotions (sadness, fear, hatred) that lower the score. Combiner weights are fitted
+on held-out predictions; each language has its own operating point (English: bias calibrated so
+that 0.5 is the F1-best threshold on tweets; Persian: the head's logit scaled down and the bias
+lowered, because on real Persian posts the head over-reads complaints as anger).
 See ``scripts/train_sentiment.py`` and docs/sentiment.md; nothing here loads a model at import time.
 """
 
@@ -82,34 +83,55 @@ def truncate_for_embedding(text: str) -> str:
 # Persian entries are matched as substrings of the normalised text with spaces and ZWNJs
 # removed, so «بی شعور», «بی‌شعور» and «بیشعور» all match; entries are normalised the same way.
 # Very short or ambiguous words («خر», «گاو», «عوضی» = "the wrong one") are left out on purpose.
+# Entries that would match inside other words or across a word gap in the squashed text («ریدی» in
+# «خریدی», «ننگ» in «این نگاه», «رو مخ» in «رو مخفی», «لجم») are matched as whole words with the
+# English patterns below instead.
 _FA_INSULTS = (
     "احمق نفهم بی‌شعور کثافت لعنت آشغال مزخرف بی‌شرف دزد کلاهبردار دروغگو بی‌عرضه نالایق خاک‌توسر خاک‌برسر "
-    "گوربابا مرده‌شور ریدین ریدید ریدی گندزدین گندزدید بی‌ادب وقیح پررو عوضیا حرومزاده حرامزاده کصافط کسخل "
+    "گوربابا مرده‌شور گندزدین گندزدید بی‌ادب وقیح پررو عوضیا حرومزاده حرامزاده کصافط کسخل "
     "کسکش جاکش بی‌غیرت الاغ گوساله حرف‌مفت بی‌وجدان بی‌همه‌چیز شیاد چرت‌وپرت کسشر کس‌شعر زرنزن زرمیزنن "
-    "مرتیکه زنیکه پفیوز پدرسوخته بی‌ناموس گمشو گمشید خفه‌شو خفه‌شید زهرمار بیشرف تخمی لنتی"
+    "مرتیکه زنیکه پفیوز پدرسوخته بی‌ناموس گمشو گمشید خفه‌شو خفه‌شید زهرمار بیشرف تخمی لنتی "
+    "بی‌تربیت بی‌لیاقت نامرد مفت‌خور گستاخ بی‌حیا عقده‌ای لجن دیوث ظالم رانت‌خوار اختلاسگر مردم‌آزار بی‌شرم "
+    "خائن مزدور وطن‌فروش گوه‌خوری گوه‌خوردی کوفتت شعورندار بی‌عقل ابله کودن نمک‌نشناس چشم‌سفید زورگو "
+    "پست‌فطرت رذل بی‌شخصیت"
 )
 _FA_HARSH = (
-    "افتضاح بی‌فایده به‌دردنخور بدردنخور خجالت‌بکشید خجالت‌نمی‌کشید شرم‌آور ننگ مسخره غیرقابل‌قبول فاجعه "
+    "افتضاح بی‌فایده به‌دردنخور بدردنخور خجالت‌نمی‌کشید شرم‌آور مسخره غیرقابل‌قبول فاجعه "
     "بی‌مسئولیت مسئولیت‌ناپذیر کفرم اعصاب شورشو شورش‌را بسه‌دیگه دیگه‌بسه واقعاکه حالم‌بهم حالم‌ازاین سرکارگذاشت "
-    "توهین نفرت بی‌انصاف بی‌عرضگی وقت‌آدمو اعتمادندارم آدم‌حساب بدترین غیرقابل‌تحمل قابل‌تحمل‌نیست به‌چه‌حقی "
-    "بی‌ملاحظه پدرمردمو مسخره‌بازی"
+    "توهین بی‌انصاف بی‌عرضگی وقت‌آدمو اعتمادندارم آدم‌حساب بدترین غیرقابل‌تحمل قابل‌تحمل‌نیست به‌چه‌حقی "
+    "بی‌ملاحظه پدرمردمو مسخره‌بازی غلط‌کردی چه‌غلطی گندزدی حق‌کشی روزروشن پدرمونو "
+    "ولمون‌کنید دست‌ازسرمون خجالت‌بکش شرم‌کنید بیچارمون بدبختمون پدرتونو گندش به‌درک چرندیات عجب‌رویی "
+    "حالیش‌نیست حالیتون‌نیست تف‌به‌این تف‌تواین گورتونوگم بس‌کنید"
 )
 _FA_REPEAT = (
     "بارسوم بارچهارم بارپنجم بارچندم سومین‌بار سومین‌مرتبه چهارمین‌بار چندمین‌بار صدبار هزاربار "
     "بازم‌تاخیر چندبارباید هربار دفعه‌سوم"
 )
 _FA_THREAT = (
-    "شکایت سازمان‌حمایت مراجع‌قانونی شبکه‌های‌اجتماعی شبکه‌ها اینستاگرام توییتر همه‌جامیگم همه‌جامی‌گم "
-    "دفعه‌آخر آخرین‌بار هیچوقت‌از هیچ‌وقت‌از دیگه‌ازشما دیگه‌ازتون خریدنمی‌کنم وکیل حقمومی‌گیرم اطلاع‌رسانی "
-    "عمرادیگه اول‌وآخرم"
+    "شکایت سازمان‌حمایت مراجع‌قانونی اینستاگراممی‌ذارم اینستاگراممیذارم اینستامیذارم توییترمیذارم "
+    "همه‌جامیگم همه‌جامی‌گم همه‌جاپخش دفعه‌آخره آخرین‌باره آخرین‌باریه هیچوقت‌ازشما هیچوقت‌ازاین هیچ‌وقت‌ازاین "
+    "دیگه‌ازشما دیگه‌ازتون خریدنمی‌کنم وکیل حقمومی‌گیرم عمرادیگه اول‌وآخرم زنگ‌میزنم‌پلیس"
 )
 _FA_DEMAND = "همین‌الان مدیرتون مدیرتان"  # «فوراً»/«سریعاً» would match across word gaps in the squashed text
 # Self-declared anger («عصبانی‌ام», "I'm fuming"): the most reliable cue in social posts. Bare «خشم»
 # is left out because the squashed text would match it inside «ببخشم».
 _FA_ANGER_WORDS = (
     "عصبانی عصبانیت عصبی خشمگین خشممو کلافه‌ام کلافم کلافه‌شدم شاکی‌ام شاکیم حرصم حرص‌درار حرص‌خوردم "
-    "حرصی‌ام حرصمو کفری متنفرم جوش‌آوردم ازکوره‌دررفتم دادم‌درومد خونم‌به‌جوش اعصابم اعصاب‌خردکن "
-    "اعصابمو رومخ لجم‌گرفت لجمو دیوونم‌کرد دیوانه‌ام‌کرد فحش"
+    "حرصی‌ام حرصمو کفری دادم‌درومد خونم‌به‌جوش اعصابم اعصاب‌خردکن "
+    "اعصابمو دیوونم‌کرد دیوانه‌ام‌کرد فحش منفجرمیشم طاقتم‌تموم صبرم‌لبریز صبرم‌تموم "
+    "ازشون‌نگذره ازتون‌نگذره ازش‌نگذره نمی‌گذرم حلالتون‌نمی‌کنم حلالش‌نمی‌کنم حلال‌نمی‌کنم نفرین "
+    "خیرنبینی خیرنبینن ذلیل‌شی آه‌مردم قاطی‌کردم قاطی‌میکنم ذله‌شدم ذله‌کرد دادوبیداد دادوهوار به‌ستوه "
+    "جوش‌آورد کاردبزنی خونم‌درنمیاد خون‌خونمو دادزدم روانیم‌کرد ازکوره‌دررفت"
+)
+# Emotions that are *not* anger: sadness and grief, fear and worry, hatred and disgust. They lower
+# the score (sign fixed ≤ 0 like thanks): people label a sad, scared or disgusted post as such even
+# when it complains. «متنفرم» and «نفرت» live here, not among the anger words, for that reason.
+_FA_OTHER_EMOTION = (
+    "غمگین ناراحتم دلم‌گرفت دلم‌تنگ دلتنگ غصه گریه اشکم بغض افسرده ناامید تنهام روحش‌شاد خدابیامرز تسلیت "
+    "داغدار دلم‌سوخت دلم‌میسوزه میترسم می‌ترسم ترسیدم ترسناک وحشت نگرانم استرس دلشوره اضطراب دلهره "
+    "متنفرم نفرت بیزار چندش منزجر انزجار حالم‌بدشد دلم‌آشوب افسوس حسرت دلم‌خون دلم‌شکست غم‌انگیز دلم‌ریش "
+    "خوشحالم خوشحالیم خوشحال‌شدم شادم تبریک مبارک عاشقتون عاشقشم دوستت‌دارم دوستتون‌دارم خداروشکر "
+    "لذت‌بردم ذوق‌کردم ذوق‌زده هیجان‌زده"
 )
 _FA_THANKS = "ممنون مرسی سپاس متشکر دستتون‌دردنکنه دمتون‌گرم خداقوت عالی ایول لطف‌کردید"
 
@@ -117,12 +139,13 @@ _FA_THANKS = "ممنون مرسی سپاس متشکر دستتون‌دردنک�
 _EN_INSULTS = (
     r"idiots?|stupid|morons?|clowns?|crooks?|thie(?:f|ves)|liars?|incompetent|pathetic|garbage|trash|crap|"
     r"shit\w*|bullshit|damn|hell|f\*+|fuck\w*|wtf|disgusting|bastards?|scammers?|jerks?|"
-    r"ahmagh|bi ?shoor|kesafat|dozd\w*|kolah ?bardar\w*|doroughgoo\w*|ashghal|mozakhraf|khak (?:too|to|tu|bar) sar\w*"
+    r"ahmagh|bi ?shoor|kesafat|dozd\w*|kolah ?bardar\w*|doroughgoo\w*|ashghal|mozakhraf|khak (?:too|to|tu|bar) sar\w*|"
+    r"رید(?:ی|ید|ین)"
 )
 _EN_HARSH = (
     r"useless|ridiculous|unacceptable|unbelievable|disgrace\w*|scam|joke|sick (?:and tired|of)|shame on|"
     r"worst|enough|waste of (?:time|money)|are you kidding|outrageous|absurd|awful|terrible|horrible|nonsense|"
-    r"afteza[h7]\w*|bi ?fayde|khejalat bekeshid|maskhare\w*"
+    r"afteza[h7]\w*|bi ?fayde|khejalat bekeshid|maskhare\w*|ننگ\w*"
 )
 _EN_REPEAT = (
     r"(?:third|fourth|fifth|\d+(?:st|nd|rd|th)) time|(?:three|four|five|six|ten|\d+) times|once again|"
@@ -142,7 +165,13 @@ _EN_ANGER_WORDS = (
     r"revenge|vengeance|vengeful|wrath\w*|insult\w*|provok\w*|bull(?:y|ying|ied|ies)|racis[mt]\w*|threaten\w*|"
     r"resent\w*|offen[cs]e|offensive|rude\w*|ugh+|grr+|"
     # Persian words that need word boundaries: bare «خشم» sits inside «ببخشم» in the squashed text.
-    r"خشم\w*"
+    r"خشم\w*|رو ?مخ(?:ه|م|مه|می|ید|ین|مونه)?|لج(?:م|مو|مون)"
+)
+_EN_OTHER_EMOTION = (
+    r"sad|sadness|saddest|depress\w*|heartbr\w*|crying|cried|tears|lonely|grie(?:f|ving)|mourn\w*|"
+    r"miss (?:you|him|her|them|my)|"
+    r"scared|afraid|fear(?:ful)?|terrified|anxious|anxiety|nervous|worried|worry(?:ing)?|panic\w*|nightmares?|"
+    r"happy|so glad|excited|congrat\w*|blessed|proud of"
 )
 _EN_THANKS = (
     r"thanks?|thank you|appreciate\w*|great|awesome|amazing|perfect|excellent|love|merci|mamnoon\w*|dametoon garm"
@@ -171,6 +200,7 @@ class ChatSignals:
     demand: float
     thanks: float
     anger_word: float
+    other_emotion: float
 
     def as_array(self) -> np.ndarray:
         """Return the signals in :data:`SIGNAL_NAMES` order as float32."""
@@ -187,6 +217,7 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "demand",
     "thanks",
     "anger_word",
+    "other_emotion",
 )
 
 
@@ -213,6 +244,7 @@ def _lexicons() -> dict[str, tuple[tuple[str, ...], re.Pattern[str]]]:
         "demand": (fa(_FA_DEMAND), en(_EN_DEMAND)),
         "thanks": (fa(_FA_THANKS), en(_EN_THANKS)),
         "anger_word": (fa(_FA_ANGER_WORDS), en(_EN_ANGER_WORDS)),
+        "other_emotion": (fa(_FA_OTHER_EMOTION), en(_EN_OTHER_EMOTION)),
     }
 
 

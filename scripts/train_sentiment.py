@@ -56,6 +56,8 @@ OWN_TEST = ROOT / "data" / "sentiment" / "test.jsonl"
 OWN_SOCIAL = ROOT / "data" / "sentiment" / "social.jsonl"
 OWN_SOCIAL_TEST = ROOT / "data" / "sentiment" / "social_test.jsonl"
 SEED = 13
+NON_ANGER_SIGNALS = frozenset({"thanks", "other_emotion"})
+"""Signals whose combiner weight may only lower the anger score."""
 EMOTION_MAP = {"anger": "angry", "sadness": "negative", "joy": "positive", "optimism": "positive"}
 
 
@@ -261,13 +263,13 @@ def fit_combiner(inputs: np.ndarray, is_angry: np.ndarray, weights: np.ndarray, 
     """Binary logistic regression of anger on [anger logit, signals]; return (coef, bias).
 
     The weights are kept monotone: the anger logit and every anger cue may only raise the score
-    and ``thanks`` may only lower it. A weight that comes out with the wrong sign (a cue that is
-    noise in some training source, such as capitalised names in tweets for ``shouting``) is
-    fixed at 0 and the rest refitted.
+    and the non-anger cues (``thanks``, ``other_emotion``) may only lower it. A weight that comes
+    out with the wrong sign (a cue that is noise in some training source, such as capitalised
+    names in tweets for ``shouting``) is fixed at 0 and the rest refitted.
     """
     from sklearn.linear_model import LogisticRegression
 
-    sign = np.array([1.0] + [-1.0 if name == "thanks" else 1.0 for name in SIGNAL_NAMES])
+    sign = np.array([1.0] + [-1.0 if name in NON_ANGER_SIGNALS else 1.0 for name in SIGNAL_NAMES])
     active = np.ones(inputs.shape[1], bool)
     while True:
         model = LogisticRegression(C=c, max_iter=1000, random_state=SEED)
@@ -489,11 +491,11 @@ def main() -> int:
     parser.add_argument(
         "--fa-head-scale",
         type=float,
-        default=0.5,
+        default=0.25,
         help="multiplier of the head's anger logit for Persian-script messages (see docs/sentiment.md)",
     )
     parser.add_argument(
-        "--fa-offset", type=float, default=-1.0, help="combiner bias offset for Persian-script messages"
+        "--fa-offset", type=float, default=-0.5, help="combiner bias offset for Persian-script messages"
     )
     parser.add_argument(
         "--calibration",
