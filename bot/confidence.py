@@ -21,16 +21,20 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FEATURES = ("log_prob", "novelty", "p_out_of_scope", "fused", "lexical")
+FEATURES = ("log_prob", "novelty", "p_out_of_scope", "fused", "lexical", "background")
 """Evidence for one (message, article) pair.
 
 * ``log_prob`` — log of the article classifier's probability for the article, minus the KB's
   typical value for a right answer (:func:`indexer.classifier._references`);
-* ``novelty`` — how far the message is from every article (shared-covariance Mahalanobis),
-  relative to how far the KB's own example keys typically are;
+* ``novelty`` — relative Mahalanobis distance: the distance from the message to the nearest
+  article's mean minus its distance to the KB as a whole (shared, shrunk covariances; squared
+  and divided by the dimension). Negative when an article explains the message better than the
+  KB at large;
 * ``p_out_of_scope`` — the classifier's probability for the KB's out-of-scope examples;
 * ``fused`` — the hybrid retrieval score of the article (1.0 for the best-ranked one);
-* ``lexical`` — the article's BM25 score relative to the best BM25 score (0 when no word matched).
+* ``lexical`` — the article's BM25 score relative to the best BM25 score (0 when no word matched);
+* ``background`` — the distance from the message to the KB as a whole (one Gaussian over all its
+  keys): large for a message about something else entirely.
 """
 
 
@@ -39,10 +43,17 @@ class Calibrator:
     """Weights that map evidence features to a probability, and the threshold chosen with them."""
 
     model: str
-    weights: tuple[float, ...]
+    weights: tuple[float, ...]  # one per FEATURES entry; trailing features left out weigh 0
     bias: float
     threshold: float
     fitted_on: str = ""
+
+    def __post_init__(self) -> None:
+        """Pad the weights to one per feature (code written for fewer features keeps working)."""
+        if len(self.weights) > len(FEATURES):
+            raise ValueError(f"{len(self.weights)} weights for {len(FEATURES)} features {FEATURES}")
+        padded = tuple(float(w) for w in self.weights) + (0.0,) * (len(FEATURES) - len(self.weights))
+        object.__setattr__(self, "weights", padded)
 
     def probability(self, features: dict[str, float]) -> float:
         """Return the calibrated probability that the article answers the message."""

