@@ -197,7 +197,11 @@ def _cmd_setup(args: argparse.Namespace) -> int:
     """Convert the bundled model once (so the first index build does not pay for it)."""
     from indexer.embedding import make_embedder  # noqa: PLC0415
 
-    embedder = make_embedder(_settings(args))
+    settings = _settings(args)
+    if settings.embed_backend == "auto":
+        # Setup creates the ONNX export: ask for that engine, so "auto" does not first warn that it is missing.
+        settings = settings.model_copy(update={"embed_backend": "onnx"})
+    embedder = make_embedder(settings)
     path = embedder.model_path() if hasattr(embedder, "model_path") else embedder.name
     print(f"embedding model ready: {path}")
     return EXIT_OK

@@ -116,3 +116,22 @@ def test_cli_bad_setting_is_a_usage_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PASOKH_SECTION_MAX_CHARS", "5")
     assert main(["index", "--kb", str(tmp_path), "--index", str(tmp_path / "i")]) == EXIT_USAGE
     assert "section_max_chars" in capsys.readouterr().err
+
+
+def test_cli_setup_prepares_the_onnx_export_without_warning_it_is_missing(tmp_path, capsys, caplog, monkeypatch):
+    import indexer.onnx_embedder as onnx_embedder  # noqa: PLC0415
+
+    prepared: list = []
+
+    def fake_prepare(cache):
+        prepared.append(cache)
+        return cache / "bundled"
+
+    monkeypatch.setattr(onnx_embedder, "prepare_bundled_model", fake_prepare)
+    monkeypatch.setenv("PASOKH_MODEL_CACHE", str(tmp_path / "cache"))
+    for name in ("PASOKH_MODEL", "PASOKH_EMBED_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["setup"]) == EXIT_OK  # the cache is empty: nothing exported yet
+    assert prepared == [tmp_path / "cache"]
+    assert f"embedding model ready: {tmp_path / 'cache' / 'bundled'}" in capsys.readouterr().out
+    assert "No ONNX export" not in caplog.text
