@@ -5,7 +5,9 @@ For each KB (the demo KB and a generated one) the index is built with ``pasokh i
 is started on a free port with a throw-away SQLite database, and a mixed Persian/English
 list of customer messages is sent as conversations of a few turns each (the first turn
 opens a session, the others continue it). Prints p50/p95/p99 latency and requests/s per
-KB and concurrency as a Markdown table, with the command and the machine's CPU count.
+KB and concurrency as a Markdown table, with the command and the machine's CPU count, and
+before each run a speed probe (one query embedded on one thread in this process) so runs on
+machines whose speed varies can be compared.
 
     python scripts/bench_latency.py                                  # demo + 1,000-article KB, c=1 and c=8
     python scripts/bench_latency.py --kb demo --requests-c1 100 --concurrency 1
@@ -111,6 +113,7 @@ class RunResult:
     latencies_ms: np.ndarray
     errors: int
     seconds: float
+    reference_ms: float = float("nan")
 
     def row(self) -> str:
         """One Markdown table row."""
@@ -119,7 +122,7 @@ class RunResult:
         rps = len(lat) / self.seconds if self.seconds else float("nan")
         return (
             f"| {self.kb} | {self.articles} | {self.concurrency} | {len(lat)} | {self.errors} | "
-            f"{p50:.1f} | {p95:.1f} | {p99:.1f} | {lat.mean():.1f} | {rps:.1f} |"
+            f"{p50:.1f} | {p95:.1f} | {p99:.1f} | {lat.mean():.1f} | {rps:.1f} | {self.reference_ms:.1f} |"
         )
 
 
@@ -130,6 +133,34 @@ def conversations(seed: int, turns: int) -> Iterator[list[str]]:
         roll = rng.random()
         pool = FA_MESSAGES if roll < 0.65 else EN_MESSAGES if roll < 0.9 else MIXED_MESSAGES + FA_MESSAGES
         yield rng.sample(pool, rng.randint(1, turns))
+
+
+class SpeedProbe:
+    """How fast the machine is right now: one query embedded by the bundled model, one thread, in this process.
+
+    Shared and virtual machines change speed from minute to minute; the probe, taken just before
+    each run while the server is idle, lets runs on different days or machines be compared.
+    """
+
+    TEXT = "هزینه ارسال به شیراز چقدر است؟"
+
+    def __init__(self) -> None:
+        from indexer.onnx_embedder import OnnxEmbedder  # noqa: PLC0415
+
+        embedder = OnnxEmbedder(num_threads=1)
+        self._embedder = embedder.load() if embedder.is_exported() else None
+
+    def __call__(self, runs: int = 60) -> float:
+        """Median milliseconds of one single-threaded query embedding (NaN without an ONNX export)."""
+        if self._embedder is None:
+            return float("nan")
+        times = []
+        for i in range(runs + 10):
+            started = time.perf_counter()
+            self._embedder.embed_queries([self.TEXT])
+            if i >= 10:
+                times.append((time.perf_counter() - started) * 1000)
+        return float(np.median(times))
 
 
 def free_port() -> int:
@@ -279,6 +310,7 @@ def main() -> int:
         n = args.synth_articles
         specs.append(KbSpec(f"synthetic-{n}", synth_kb(n), BENCH / f"synth-{n}-index"))
 
+    probe = SpeedProbe()
     results: list[RunResult] = []
     for spec in specs:
         prepare(spec, env)
@@ -288,8 +320,9 @@ def main() -> int:
             load(url, args.warmup, 1, args.turns, args.seed + 1000)
             for level in levels:
                 total = args.requests_c1 if level == 1 else args.requests
+                reference = probe()
                 lat, errors, seconds = load(url, total, level, args.turns, args.seed)
-                result = RunResult(spec.label, articles, level, lat, errors, seconds)
+                result = RunResult(spec.label, articles, level, lat, errors, seconds, reference)
                 print(f"[{spec.label}] {result.row()}", file=sys.stderr)
                 results.append(result)
 
@@ -297,8 +330,8 @@ def main() -> int:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
     load1, load5, _ = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     lines = [
-        "| KB | articles | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | mean ms | req/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| KB | articles | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | mean ms | req/s | probe ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         *(r.row() for r in results),
         "",
         f"Command: `{shlex.join([Path(sys.executable).name, *sys.argv])}`",
@@ -308,6 +341,8 @@ def main() -> int:
         f"Query engine: PASOKH_EMBED_BACKEND={env.get('PASOKH_EMBED_BACKEND', 'auto')}, "
         f"PASOKH_EMBED_THREADS={env.get('PASOKH_EMBED_THREADS', 'default')}.",
         "Latency is client-side wall time per `POST /v1/chat` over a keep-alive connection on 127.0.0.1.",
+        "Probe: median time of one query embedded on one thread in the benchmark's process just before the run "
+        "(the machine's speed at that moment; NaN without the ONNX export).",
     ]
     report = "\n".join(lines)
     print(report)
