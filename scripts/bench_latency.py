@@ -163,6 +163,18 @@ class SpeedProbe:
         return float(np.median(times))
 
 
+def http_floor(url: str, runs: int = 200) -> float:
+    """Median milliseconds of ``GET /healthz`` over one kept-alive connection: HTTP, framework and client alone."""
+    times = []
+    with httpx.Client(base_url=url, timeout=30.0) as client:
+        for i in range(runs + 20):
+            started = time.perf_counter()
+            client.get("/healthz").raise_for_status()
+            if i >= 20:
+                times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times))
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -312,12 +324,14 @@ def main() -> int:
 
     probe = SpeedProbe()
     results: list[RunResult] = []
+    floors: dict[str, float] = {}
     for spec in specs:
         prepare(spec, env)
         with server(spec, env, args.startup_timeout) as (url, health):
             articles = int(health.get("articles", 0))
             print(f"[{spec.label}] serving {articles} articles at {url} (model {health.get('model')})", file=sys.stderr)
             load(url, args.warmup, 1, args.turns, args.seed + 1000)
+            floors[spec.label] = http_floor(url)
             for level in levels:
                 total = args.requests_c1 if level == 1 else args.requests
                 reference = probe()
@@ -341,6 +355,9 @@ def main() -> int:
         f"Query engine: PASOKH_EMBED_BACKEND={env.get('PASOKH_EMBED_BACKEND', 'auto')}, "
         f"PASOKH_EMBED_THREADS={env.get('PASOKH_EMBED_THREADS', 'default')}.",
         "Latency is client-side wall time per `POST /v1/chat` over a keep-alive connection on 127.0.0.1.",
+        "HTTP floor (`GET /healthz` p50 over a kept-alive connection): "
+        + ", ".join(f"{label} {ms:.1f} ms" for label, ms in floors.items())
+        + ".",
         "Probe: median time of one query embedded on one thread in the benchmark's process just before the run "
         "(the machine's speed at that moment; NaN without the ONNX export).",
     ]

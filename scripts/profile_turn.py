@@ -1,14 +1,16 @@
 """Where one chat turn spends its time, in process (no HTTP): query embedding versus the rest.
 
 Builds the chat service on the served index (``pasokh index`` first) with a throwaway SQLite
-database, warms up, then answers a fixed mix of fa/en messages, each in a new session.
+database, warms up, then answers a fixed mix of fa/en messages, each in a new session; with
+``--mix``, the conversations of ``scripts/bench_latency.py`` instead (same messages and seed,
+1-3 turns each, follow-ups continuing their session), i.e. that benchmark without HTTP.
 Prints the embedder in use, medians per turn and, with ``--top``, the functions that cost
 most outside the embedder (cProfile, own time).
 
 ``--micro`` instead times ``embed_queries`` for one query alone (median over ``--runs``)
 for each available query engine of the bundled model and thread count.
 
-    python scripts/profile_turn.py [--turns 60] [--top 15]
+    python scripts/profile_turn.py [--turns 60] [--top 15] [--mix]
     python scripts/profile_turn.py --micro [--runs 300] [--threads 1,2]
 """
 
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bot.runtime import build_service  # noqa: E402
 from bot.service import ChatRequest  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from indexer.store import IndexNotFoundError  # noqa: E402
 
 MESSAGES = (
     "هزینه ارسال به شیراز چقدره؟",
@@ -82,13 +85,32 @@ def micro(runs: int, threads: list[int]) -> None:
     print(f"Command: python scripts/profile_turn.py --micro --runs {runs} --threads {','.join(map(str, threads))}")
 
 
-def turns(count: int, top: int) -> None:
+def _requests(mix: bool):
+    """Endless chat requests: the fixed messages in new sessions, or the latency benchmark's conversations."""
+    if not mix:
+        i = 0
+        while True:
+            yield lambda _session, i=i: ChatRequest(f"{MESSAGES[i % len(MESSAGES)]} لطفا")
+            i += 1
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_latency import conversations  # noqa: PLC0415
+
+    for messages in conversations(7, 3):
+        for turn, message in enumerate(messages):
+            yield lambda session, m=message, first=turn == 0: ChatRequest(m, session_id=None if first else session)
+
+
+def turns(count: int, top: int, mix: bool = False) -> None:
     """Time ``count`` chat turns in process, embedding apart; optionally profile the rest."""
     with tempfile.TemporaryDirectory() as tmp:
-        service = build_service(Settings(database_url=f"sqlite:///{tmp}/profile.db"))
+        try:
+            service = build_service(Settings(database_url=f"sqlite:///{tmp}/profile.db"))
+        except IndexNotFoundError as exc:
+            sys.exit(f"profile_turn: {exc}")
         embedder = service.embedder
         embed = embedder.embed_queries
         spent = [0.0]
+        calls = [0]
 
         def timed(texts):
             started = time.perf_counter()
@@ -96,35 +118,43 @@ def turns(count: int, top: int) -> None:
                 return embed(texts)
             finally:
                 spent[0] += time.perf_counter() - started
+                calls[0] += 1
 
         embedder.embed_queries = timed
         for message in MESSAGES * 2:
             service.chat(ChatRequest(message))
+        requests = _requests(mix)
+        session = None
+        calls[0] = 0
         total, embedding = [], []
-        for i in range(count):
+        for _ in range(count):
             spent[0] = 0.0
+            request = next(requests)(session)
             started = time.perf_counter()
-            service.chat(ChatRequest(f"{MESSAGES[i % len(MESSAGES)]} لطفا"))
+            session = service.chat(request).session_id
             total.append((time.perf_counter() - started) * 1000)
             embedding.append(spent[0] * 1000)
+        embeddings_per_turn = calls[0] / count
         if top:
             profiler = cProfile.Profile()
             profiler.enable()
-            for i in range(count):
-                service.chat(ChatRequest(f"{MESSAGES[i % len(MESSAGES)]} {i}"))
+            for _ in range(count):
+                session = service.chat(next(requests)(session)).session_id
             profiler.disable()
         service.storage.close()
     rest = [t - e for t, e in zip(total, embedding, strict=True)]
     export = getattr(embedder, "export", None)
     print(f"embedder: {type(embedder).__name__}{f' ({export.variant})' if export else ''}; {_load()}")
-    print(f"turns: {count}")
+    source = " (latency benchmark conversations)" if mix else ""
+    print(f"turns: {count}{source}; {embeddings_per_turn:.2f} embeddings per turn")
     print(f"p50 per turn: {statistics.median(total):.1f} ms")
     print(f"p50 query embedding: {statistics.median(embedding):.1f} ms")
     print(f"p50 everything else: {statistics.median(rest):.1f} ms")
     if top:
         print(f"\nTop {top} functions by own time over {count} more turns (cProfile inflates Python-heavy code):")
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
-    print(f"Command: python scripts/profile_turn.py --turns {count}{f' --top {top}' if top else ''}")
+    flags = f"{f' --top {top}' if top else ''}{' --mix' if mix else ''}"
+    print(f"Command: python scripts/profile_turn.py --turns {count}{flags}")
 
 
 def main() -> None:
@@ -132,6 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--top", type=int, default=0, help="also print the N costliest functions (cProfile)")
+    parser.add_argument("--mix", action="store_true", help="replay the latency benchmark's conversations")
     parser.add_argument("--micro", action="store_true", help="time embed_queries alone per engine and thread count")
     parser.add_argument("--runs", type=int, default=300, help="runs per engine for --micro (default 300)")
     parser.add_argument("--threads", default="1,2", help="thread counts for --micro (default 1,2)")
@@ -139,7 +170,7 @@ def main() -> None:
     if args.micro:
         micro(args.runs, [int(n) for n in args.threads.split(",") if n.strip()])
     else:
-        turns(args.turns, args.top)
+        turns(args.turns, args.top, args.mix)
 
 
 if __name__ == "__main__":
