@@ -178,7 +178,9 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
             max_age=600,
         )
 
-    def service(request: Request) -> ChatService:
+    # Dependencies that only read app state are coroutines: FastAPI runs a plain ``def`` dependency in
+    # its worker thread pool, one extra thread hand-off per request on the chat path.
+    async def service(request: Request) -> ChatService:
         return request.app.state.service
 
     Service = Annotated[ChatService, Depends(service)]

@@ -169,6 +169,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
     from bot.api import create_app  # noqa: PLC0415
+    from bot.heap import settle_heap  # noqa: PLC0415
     from bot.runtime import build_service  # noqa: PLC0415
     from indexer.store import current_generation  # noqa: PLC0415
 
@@ -183,6 +184,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if status != EXIT_OK:
             return status
     service = build_service(settings)  # load before listening, so a bad setting fails here, clearly
+    settle_heap()
     app = create_app(settings, service_factory=lambda _settings: service)
     print(f"pasokh serve: http://{args.host}:{args.port} (index {settings.index})", file=sys.stderr)
     # On SIGTERM uvicorn stops accepting connections and lets requests in flight finish (up to 30 s);

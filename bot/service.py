@@ -32,6 +32,7 @@ from bot.chat_types import (
 from bot.cues import dissatisfied, small_talk
 from bot.extract import best_passage
 from bot.handoff import HandoffDecision, TurnFacts, decide
+from bot.heap import resettle_heap
 from bot.hours import BusinessHours, handoff_eta
 from bot.human_request import detect_human_request
 from bot.matching import Match, Matcher
@@ -358,7 +359,7 @@ class ChatService:
         self, conversation: Conversation, message: str, lang: str, mood: Sentiment, now: datetime, name: str | None
     ) -> ChatReply:
         """Store a handed-off conversation's message for the agent; do not answer from the KB."""
-        ticket = self.storage.latest_ticket(conversation.id)
+        ticket = self.storage.latest_ticket_ref(conversation.id)
         parts = []
         if mood.angry:
             parts.append(replies.text("apology", lang, name=replies.name_prefix(name, lang)))
@@ -386,8 +387,8 @@ class ChatService:
             answered=False,
             confidence=0.0,
             handoff=True,
-            handoff_reason=ticket.reason if ticket else None,
-            ticket_id=ticket.id if ticket else None,
+            handoff_reason=ticket[1] if ticket else None,
+            ticket_id=ticket[0] if ticket else None,
             sentiment=mood,
             kind="with_agent",
             message_ids=stored.turn_ids,
@@ -420,6 +421,7 @@ class ChatService:
         matcher = Matcher(searcher, self.matcher.calibrator)
         related = RelatedArticles(index)
         self.matcher, self.related = matcher, related
+        resettle_heap()
         logger.info("serving index %s (%d articles)", index.generation, len(index.articles))
         return index.generation
 

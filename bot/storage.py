@@ -129,6 +129,12 @@ _UPDATE_CONVERSATION = (
 )
 _INSERT_TURN = insert(_turns).returning(_turns.c.id)
 _INSERT_TICKET = insert(_tickets)
+_SELECT_LATEST_TICKET_REF = (
+    select(_tickets.c.id, _tickets.c.reason)
+    .where(_tickets.c.conversation_id == bindparam("cid"))
+    .order_by(_tickets.c.created_at.desc())
+    .limit(1)
+)
 
 
 class Storage:
@@ -232,23 +238,39 @@ class Storage:
         # this runs on every chat turn, and that bookkeeping cost more than the database work itself.
         with self._connect() as conn:
             now = self.clock()
-            if new is not None:
-                conn.execute(_INSERT_CONVERSATION, _row_values(new))
-            changed = conn.execute(
-                _UPDATE_CONVERSATION,
-                {
-                    "cid": conversation_id,
-                    "now": now,
-                    "new_lang": update.lang,
-                    "new_state": update.state,
-                    "new_failures": update.failures,
-                    "new_topic_article_id": update.topic_article_id,
-                    "new_topic_question": update.topic_question,
-                    "new_customer_name": update.customer_name,
-                },
-            )
-            if changed.rowcount == 0:
-                raise KeyError(conversation_id)
+            if new is not None and new.id == conversation_id:
+                # A new conversation is inserted with the turn's state already applied (one statement, not two).
+                conn.execute(
+                    _INSERT_CONVERSATION,
+                    _row_values(new)
+                    | {
+                        "updated_at": now,
+                        "lang": update.lang,
+                        "state": update.state,
+                        "failures": update.failures,
+                        "topic_article_id": update.topic_article_id,
+                        "topic_question": update.topic_question,
+                        "customer_name": new.customer_name if new.customer_name is not None else update.customer_name,
+                    },
+                )
+            else:
+                if new is not None:
+                    conn.execute(_INSERT_CONVERSATION, _row_values(new))
+                changed = conn.execute(
+                    _UPDATE_CONVERSATION,
+                    {
+                        "cid": conversation_id,
+                        "now": now,
+                        "new_lang": update.lang,
+                        "new_state": update.state,
+                        "new_failures": update.failures,
+                        "new_topic_article_id": update.topic_article_id,
+                        "new_topic_question": update.topic_question,
+                        "new_customer_name": update.customer_name,
+                    },
+                )
+                if changed.rowcount == 0:
+                    raise KeyError(conversation_id)
             turn_ids = tuple(
                 conn.execute(_INSERT_TURN, _turn_values(conversation_id, turn)).scalar_one() for turn in update.turns
             )
@@ -306,6 +328,15 @@ class Storage:
                 .limit(1)
             ).first()
             return None if row is None else _ticket(row)
+
+    def latest_ticket_ref(self, conversation_id: str) -> tuple[str, str] | None:
+        """Return the id and reason of the conversation's most recent ticket, or None.
+
+        What a turn in a handed-off conversation needs, without reading the ticket's transcript.
+        """
+        with self._connect() as conn:
+            row = conn.execute(_SELECT_LATEST_TICKET_REF, {"cid": conversation_id}).first()
+            return None if row is None else (row.id, row.reason)
 
     def list_tickets(
         self,

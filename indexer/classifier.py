@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +50,38 @@ DEFAULT_C = 10.0
 DEFAULT_SHRINKAGE = 0.2
 
 
+class ArticleProbs(Mapping[str, float]):
+    """Article id -> probability, read from the classifier's probability vector when asked.
+
+    A turn looks up a handful of candidate articles; building a dict of every article (1,000 on a
+    large KB) on every turn cost more than the lookups.
+    """
+
+    __slots__ = ("_positions", "_probs")
+
+    def __init__(self, positions: Mapping[str, int], probs: np.ndarray) -> None:
+        """Wrap ``probs`` (one value per class) and the in-scope articles' positions in it."""
+        self._positions = positions
+        self._probs = probs
+
+    def __getitem__(self, article_id: str) -> float:
+        return float(self._probs[self._positions[article_id]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __repr__(self) -> str:
+        return f"ArticleProbs({dict(self)!r})"
+
+
 @dataclass(frozen=True)
 class ClassifierScores:
     """The classifier's view of one message."""
 
-    probs: dict[str, float]  # article id -> probability (out-of-scope mass left out)
+    probs: Mapping[str, float]  # article id -> probability (out-of-scope mass left out)
     p_out_of_scope: float
     novelty: float  # min over articles of the squared Mahalanobis distance, divided by the dimension
     novelty_ref: float = 1.0  # the KB's typical novelty of an in-scope message (see ArticleClassifier.train)
@@ -188,6 +216,7 @@ class ArticleClassifier:
         self.params = {name: np.asarray(value, dtype=np.float32) for name, value in params.items()}
         self.mean_ids = mean_ids
         self._oos = np.array([c == OUT_OF_SCOPE for c in classes])
+        self._positions = {c: i for i, c in enumerate(classes) if c != OUT_OF_SCOPE}
         means, precision = self.params["means"], self.params["precision"]
         dim = means.shape[1] if means.ndim == 2 else 0
         # Character n-gram weights as (column, class) rows: a message touches ~100 columns, and
@@ -274,7 +303,7 @@ class ArticleClassifier:
         if len(columns):
             mixed_logits = mixed_logits + values @ self._char_rows[columns]
         probs_all = (dense + _softmax(mixed_logits)) / 2
-        probs = {aid: float(pi) for aid, pi, oos in zip(self.classes, probs_all, self._oos, strict=True) if not oos}
+        probs = ArticleProbs(self._positions, probs_all)
         p_oos = float(probs_all[self._oos].sum())
         if len(self.mean_ids):
             dist = float(v @ p["precision"] @ v) - 2 * (self._means_p @ v) + self._means_norm

@@ -48,10 +48,12 @@ class HybridSearcher:
         self._article_sections: dict[str, list[Section]] = {}
         for section in index.sections:
             self._article_sections.setdefault(section.article_id, []).append(section)
-        self._section_keys: dict[str, list[int]] = {}
+        section_keys: dict[str, list[int]] = {}
         for i, key in enumerate(index.keys):
             if key.kind == "section":
-                self._section_keys.setdefault(key.article_id, []).append(i)
+                section_keys.setdefault(key.article_id, []).append(i)
+        self._section_keys = {aid: np.array(rows, dtype=np.int64) for aid, rows in section_keys.items()}
+        self._key_section_ids = [key.section_id for key in index.keys]
 
     def article_sections(self, article_id: str) -> list[Section]:
         """Return an article's sections in reading order."""
@@ -94,12 +96,13 @@ class HybridSearcher:
         lexical = self._per_article_max(lexical_keys)
         fused = self._fuse(dense, lexical, mode)
         order = np.argsort(-fused, kind="stable")[:k]
+        top = float(lexical_keys.max()) if mode != "dense" and len(lexical_keys) else 0.0
         hits = []
         for a in order:
             if mode == "lexical" and lexical[a] <= 0:
                 break
             aid = self._article_ids[a]
-            section = self._best_section(aid, dense_keys, lexical_keys, mode)
+            section = self._best_section(aid, dense_keys, lexical_keys, mode, top)
             hits.append(Hit(self.index.articles[aid], section, float(fused[a]), float(dense[a]), float(lexical[a])))
         return hits
 
@@ -137,19 +140,23 @@ class HybridSearcher:
         dense01 = (dense - low) / (high - low) if high > low else np.ones_like(dense)
         return self._dense_weight * dense01 + (1.0 - self._dense_weight) * lex
 
-    def _best_section(self, article_id: str, dense_keys: np.ndarray, lexical_keys: np.ndarray, mode: str) -> Section:
-        """The article's section with the best fused key score."""
-        rows = self._section_keys.get(article_id, [])
-        if not rows:
-            first = next(s for s in self.index.sections if s.article_id == article_id)
-            return first
-        top = float(lexical_keys.max()) if mode != "dense" and len(lexical_keys) else 0.0
-        best, best_score = rows[0], -np.inf
-        for i in rows:
-            lex = lexical_keys[i] / top if top > 0 else 0.0
-            score = {"dense": dense_keys[i], "lexical": lex}.get(
-                mode, self._dense_weight * dense_keys[i] + (1 - self._dense_weight) * lex
-            )
-            if score > best_score:
-                best, best_score = i, score
-        return self._section_by_id[self.index.keys[best].section_id]
+    def _best_section(
+        self, article_id: str, dense_keys: np.ndarray, lexical_keys: np.ndarray, mode: str, top: float
+    ) -> Section:
+        """Return the article's section with the best fused key score (``top``: the query's best BM25 key score).
+
+        The first of equal scores wins. Scores are computed in float64, as scalar arithmetic on the
+        float32 key scores would.
+        """
+        rows = self._section_keys.get(article_id)
+        if rows is None:
+            return next(s for s in self.index.sections if s.article_id == article_id)
+        lex = lexical_keys[rows].astype(np.float64) / top if top > 0 else np.zeros(len(rows))
+        if mode == "dense":
+            scores = dense_keys[rows].astype(np.float64)
+        elif mode == "lexical":
+            scores = lex
+        else:
+            scores = self._dense_weight * dense_keys[rows].astype(np.float64) + (1 - self._dense_weight) * lex
+        best = int(rows[int(np.argmax(scores))])
+        return self._section_by_id[self._key_section_ids[best]]

@@ -58,6 +58,8 @@ def test_storage_ticket_holds_full_transcript_and_survives_reopen(storage, tmp_p
     assert ticket.expected_at == NOW
     assert again.get_conversation(conv.id).state == "human"
     assert again.latest_ticket(conv.id).id == ticket_id
+    assert again.latest_ticket_ref(conv.id) == (ticket_id, "angry")
+    assert again.latest_ticket_ref("no-such-conversation") is None
     again.close()
 
 
@@ -104,3 +106,25 @@ def test_storage_new_conversation_is_stored_with_its_first_turn_only(storage):
     storage.record_turn(conv.id, update("سلام"), conv)
     loaded = storage.get_conversation(conv.id)
     assert loaded.customer_name == "Ali" and len(loaded.turns) == 2
+
+
+def test_storage_new_conversation_takes_the_first_turns_state(storage):
+    conv = storage.new_conversation(channel="widget", lang="fa", customer_id="c9", customer_name=None)
+    first = ConversationUpdate(
+        lang="en",
+        state="human",
+        failures=1,
+        topic_article_id="returns",
+        topic_question="how do I return it?",
+        customer_name="Sara",
+        turns=(Turn("customer", "how do I return it?", NOW, lang="en"), Turn("bot", "a person", NOW, lang="en")),
+        ticket=NewTicket("requested", "normal", "en", "how do I return it?", NOW),
+    )
+    ticket_id = storage.record_turn(conv.id, first, conv)
+    loaded = storage.get_conversation(conv.id)
+    assert (loaded.lang, loaded.state, loaded.failures) == ("en", "human", 1)
+    assert (loaded.topic_article_id, loaded.topic_question) == ("returns", "how do I return it?")
+    assert (loaded.channel, loaded.customer_id, loaded.customer_name) == ("widget", "c9", "Sara")
+    ticket = storage.get_ticket(ticket_id)
+    assert [t["text"] for t in ticket.transcript] == ["how do I return it?", "a person"]
+    assert ticket.customer == {"id": "c9", "name": "Sara", "channel": "widget"}
