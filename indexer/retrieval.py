@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import faiss
 import numpy as np
 
 from indexer.articles import Article
@@ -54,6 +55,7 @@ class HybridSearcher:
                 section_keys.setdefault(key.article_id, []).append(i)
         self._section_keys = {aid: np.array(rows, dtype=np.int64) for aid, rows in section_keys.items()}
         self._key_section_ids = [key.section_id for key in index.keys]
+        self._key_ids = np.arange(len(index.keys), dtype=np.int64)
 
     def article_sections(self, article_id: str) -> list[Section]:
         """Return an article's sections in reading order."""
@@ -71,13 +73,24 @@ class HybridSearcher:
         scores = np.full(n, -1.0, dtype=np.float32)
         if n == 0:
             return scores
+        query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
+        flat = self.index.faiss_index
+        if n <= 4096 and flat.ntotal == n and hasattr(flat, "compute_distance_subset"):
+            # Every key's inner product, in key order, without sorting them all (a search with k = n
+            # heap-sorts every key: 0.75 ms instead of 0.15 ms for 3,800 keys).
+            flat.compute_distance_subset(
+                1, faiss.swig_ptr(query), n, faiss.swig_ptr(scores), faiss.swig_ptr(self._key_ids)
+            )
+            return scores
         k = n if n <= 4096 else max(self._depth * 8, 512)
-        found, ids = self.index.faiss_index.search(query_vector.reshape(1, -1).astype(np.float32), k)
+        found, ids = flat.search(query, k)
         valid = ids[0] >= 0
         scores[ids[0][valid]] = found[0][valid]
         return scores
 
-    def search(self, query: str, k: int = 5, *, mode: str = "hybrid", query_vector: np.ndarray | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 5, *, mode: str = "hybrid", query_vector: np.ndarray | None = None
+    ) -> list[Hit]:
         """Return up to ``k`` articles for ``query``, best first, each with its best section."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")

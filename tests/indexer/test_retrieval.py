@@ -41,3 +41,14 @@ def test_search_empty_query_and_bad_mode(searcher):
 
 def test_search_lexical_without_any_known_word_returns_nothing(searcher):
     assert searcher.search("zzzz qqqq", mode="lexical") == []
+
+
+def test_dense_key_scores_are_every_keys_inner_product_in_key_order(searcher, fake_embedder):
+    import numpy as np
+
+    query = fake_embedder.embed_queries(["when will the refund reach my bank card"])[0]
+    scores = searcher.dense_key_scores(query)
+    assert scores.shape == (len(searcher.index.keys),)
+    np.testing.assert_allclose(scores, searcher.index.vectors @ query, rtol=1e-5, atol=1e-6)
+    found, ids = searcher.index.faiss_index.search(query.reshape(1, -1), len(scores))
+    np.testing.assert_array_equal(scores[ids[0]], found[0])
