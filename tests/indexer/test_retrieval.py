@@ -52,3 +52,10 @@ def test_dense_key_scores_are_every_keys_inner_product_in_key_order(searcher, fa
     np.testing.assert_allclose(scores, searcher.index.vectors @ query, rtol=1e-5, atol=1e-6)
     found, ids = searcher.index.faiss_index.search(query.reshape(1, -1), len(scores))
     np.testing.assert_array_equal(scores[ids[0]], found[0])
+
+
+def test_dense_key_scores_refuse_a_vector_of_another_dimension(searcher):
+    import numpy as np
+
+    with pytest.raises(ValueError, match="dimensions"):
+        searcher.dense_key_scores(np.ones(searcher.index.faiss_index.d + 1, dtype=np.float32))
