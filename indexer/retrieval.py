@@ -44,8 +44,12 @@ class HybridSearcher:
         self._section_by_id = {s.id: s for s in index.sections}
         langs = np.array([index.articles[a].lang for a in self._article_ids])
         # Only languages with enough articles get their own centre; a median of two is noise.
-        self._lang_groups = [langs == lang for lang in set(langs.tolist()) if (langs == lang).sum() >= 5]
-        self._article_langs = langs
+        names = sorted(set(langs.tolist()))
+        self._lang_groups = [np.flatnonzero(langs == lang) for lang in names if (langs == lang).sum() >= 5]
+        self._lang_bonus = {
+            lang: np.where(langs == lang, _SAME_LANGUAGE_BONUS, 0.0).astype(np.float32) for lang in names
+        }
+        self._no_bonus = np.zeros(len(langs), dtype=np.float32)
         self._article_sections: dict[str, list[Section]] = {}
         for section in index.sections:
             self._article_sections.setdefault(section.article_id, []).append(section)
@@ -140,8 +144,8 @@ class HybridSearcher:
             return dense  # one language: a shift changes nothing
         out = dense.copy()
         for group in self._lang_groups:
-            out[group] -= np.median(dense[group])
-        out += np.where(self._article_langs == query_lang, _SAME_LANGUAGE_BONUS, 0.0).astype(np.float32)
+            out[group] -= _median(dense[group])
+        out += self._lang_bonus.get(query_lang, self._no_bonus)
         return out
 
     def _fuse(self, dense: np.ndarray, lexical: np.ndarray, mode: str) -> np.ndarray:
@@ -180,3 +184,11 @@ class HybridSearcher:
             scores = self._dense_weight * dense_keys[rows].astype(np.float64) + (1 - self._dense_weight) * lex
         best = int(rows[int(np.argmax(scores))])
         return self._section_by_id[self._key_section_ids[best]]
+
+
+def _median(values: np.ndarray) -> np.floating:
+    """Return the median as ``np.median`` computes it (mean of the two middle values for an even count), faster."""
+    k = len(values) // 2
+    if len(values) % 2:
+        return np.partition(values, k)[k]
+    return np.partition(values, (k - 1, k))[k - 1 : k + 1].mean()

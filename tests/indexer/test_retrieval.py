@@ -59,3 +59,15 @@ def test_dense_key_scores_refuse_a_vector_of_another_dimension(searcher):
 
     with pytest.raises(ValueError, match="dimensions"):
         searcher.dense_key_scores(np.ones(searcher.index.faiss_index.d + 1, dtype=np.float32))
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 6, 333, 334])
+def test_median_matches_numpy(count):
+    import numpy as np
+
+    from indexer.retrieval import _median
+
+    rng = np.random.default_rng(count)
+    for _ in range(50):
+        values = rng.random(count).astype(np.float32)
+        assert _median(values) == np.median(values)
