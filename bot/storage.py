@@ -238,12 +238,13 @@ class Storage:
         # this runs on every chat turn, and that bookkeeping cost more than the database work itself.
         with self._connect() as conn:
             now = self.clock()
-            if new is not None and new.id == conversation_id:
+            if new is not None:
                 # A new conversation is inserted with the turn's state already applied (one statement, not two).
                 conn.execute(
                     _INSERT_CONVERSATION,
                     _row_values(new)
                     | {
+                        "id": conversation_id,
                         "updated_at": now,
                         "lang": update.lang,
                         "state": update.state,
@@ -254,8 +255,6 @@ class Storage:
                     },
                 )
             else:
-                if new is not None:
-                    conn.execute(_INSERT_CONVERSATION, _row_values(new))
                 changed = conn.execute(
                     _UPDATE_CONVERSATION,
                     {
