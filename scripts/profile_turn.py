@@ -7,10 +7,17 @@ database, warms up, then answers a fixed mix of fa/en messages, each in a new se
 Prints the embedder in use, medians per turn and, with ``--top``, the functions that cost
 most outside the embedder (cProfile, own time).
 
+``--cached`` times only the work around the embedding: every text's query vector is
+computed once, in a first replay of the same turns, and the second replay is timed (new
+sessions again); the machine's minute-to-minute speed then hardly enters, so two versions of
+the code can be compared. ``--index`` profiles another index folder (e.g. the latency
+benchmark's ``var/bench/synth-1000-index``).
+
 ``--micro`` instead times ``embed_queries`` for one query alone (median over ``--runs``)
 for each available query engine of the bundled model and thread count.
 
-    python scripts/profile_turn.py [--turns 60] [--top 15] [--mix]
+    python scripts/profile_turn.py [--turns 60] [--top 15] [--mix] [--index DIR]
+    python scripts/profile_turn.py --mix --cached --turns 300 [--index DIR]
     python scripts/profile_turn.py --micro [--runs 300] [--threads 1,2]
 """
 
@@ -100,13 +107,56 @@ def _requests(mix: bool):
             yield lambda session, m=message, first=turn == 0: ChatRequest(m, session_id=None if first else session)
 
 
-def turns(count: int, top: int, mix: bool = False) -> None:
+def _service(tmp: str, index: str | None):
+    """The chat service on the served index (or ``index``) with a throwaway database; exit clearly without one."""
+    settings = Settings(database_url=f"sqlite:///{tmp}/profile.db", **({"index": Path(index)} if index else {}))
+    try:
+        return build_service(settings)
+    except IndexNotFoundError as exc:
+        sys.exit(f"profile_turn: {exc}")
+
+
+def cached(count: int, mix: bool, index: str | None) -> None:
+    """Time ``count`` turns with every query vector already computed: the work around the embedding."""
+    with tempfile.TemporaryDirectory() as tmp:
+        service = _service(tmp, index)
+        embed = service.embedder.embed_queries
+        vectors: dict[tuple[str, ...], object] = {}
+
+        def remembered(texts):
+            key = tuple(texts)
+            if key not in vectors:
+                vectors[key] = embed(texts)
+            return vectors[key]
+
+        service.embedder.embed_queries = remembered
+
+        def replay() -> list[float]:
+            requests, session, spent = _requests(mix), None, []
+            for _ in range(count):
+                request = next(requests)(session)
+                started = time.perf_counter()
+                session = service.chat(request).session_id
+                spent.append((time.perf_counter() - started) * 1000)
+            return spent
+
+        replay()  # computes the vectors and warms up
+        spent = replay()
+        service.storage.close()
+    source = " (latency benchmark conversations)" if mix else ""
+    print(f"index: {index or 'served'}; {_load()}")
+    print(f"turns: {count}{source}, query vectors cached")
+    print(
+        f"per turn without the embedding: mean {statistics.mean(spent):.2f} ms, p50 {statistics.median(spent):.2f} ms"
+    )
+    flags = f"{' --mix' if mix else ''}{f' --index {index}' if index else ''}"
+    print(f"Command: python scripts/profile_turn.py --cached --turns {count}{flags}")
+
+
+def turns(count: int, top: int, mix: bool = False, index: str | None = None) -> None:
     """Time ``count`` chat turns in process, embedding apart; optionally profile the rest."""
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            service = build_service(Settings(database_url=f"sqlite:///{tmp}/profile.db"))
-        except IndexNotFoundError as exc:
-            sys.exit(f"profile_turn: {exc}")
+        service = _service(tmp, index)
         embedder = service.embedder
         embed = embedder.embed_queries
         spent = [0.0]
@@ -153,7 +203,7 @@ def turns(count: int, top: int, mix: bool = False) -> None:
     if top:
         print(f"\nTop {top} functions by own time over {count} more turns (cProfile inflates Python-heavy code):")
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
-    flags = f"{f' --top {top}' if top else ''}{' --mix' if mix else ''}"
+    flags = f"{f' --top {top}' if top else ''}{' --mix' if mix else ''}{f' --index {index}' if index else ''}"
     print(f"Command: python scripts/profile_turn.py --turns {count}{flags}")
 
 
@@ -163,14 +213,18 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--top", type=int, default=0, help="also print the N costliest functions (cProfile)")
     parser.add_argument("--mix", action="store_true", help="replay the latency benchmark's conversations")
+    parser.add_argument("--cached", action="store_true", help="time only the work around the embedding")
+    parser.add_argument("--index", help="index folder (default: the served one, PASOKH_INDEX)")
     parser.add_argument("--micro", action="store_true", help="time embed_queries alone per engine and thread count")
     parser.add_argument("--runs", type=int, default=300, help="runs per engine for --micro (default 300)")
     parser.add_argument("--threads", default="1,2", help="thread counts for --micro (default 1,2)")
     args = parser.parse_args()
     if args.micro:
         micro(args.runs, [int(n) for n in args.threads.split(",") if n.strip()])
+    elif args.cached:
+        cached(args.turns, args.mix, args.index)
     else:
-        turns(args.turns, args.top, args.mix)
+        turns(args.turns, args.top, args.mix, args.index)
 
 
 if __name__ == "__main__":
