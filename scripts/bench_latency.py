@@ -94,6 +94,19 @@ MIXED_MESSAGES = [
 ]
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its widest vector extensions (Linux), or the platform's machine name."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.machine()
+    fields = dict(line.split(":", 1) for line in info.splitlines()[:40] if ":" in line)
+    name = fields.get("model name\t", "").strip() or platform.machine()
+    flags = set(fields.get("flags\t\t", "").split())
+    wide = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
+    return f"{name} ({', '.join(wide) or 'no AVX2'})"
+
+
 @dataclass(frozen=True)
 class KbSpec:
     """A KB to benchmark: its label, folder and index folder."""
@@ -349,7 +362,7 @@ def main() -> int:
         *(r.row() for r in results),
         "",
         f"Command: `{shlex.join([Path(sys.executable).name, *sys.argv])}`",
-        f"Machine: {cpus} CPUs ({usable} usable), {platform.processor() or platform.machine()}, "
+        f"Machine: {cpus} CPUs ({usable} usable), {cpu_model()}, "
         f"Python {platform.python_version()}; load average at the start {load_start[0]:.2f} (1 min), "
         f"at the end {load1:.2f} (1 min), {load5:.2f} (5 min).",
         f"Query engine: PASOKH_EMBED_BACKEND={env.get('PASOKH_EMBED_BACKEND', 'auto')}, "

