@@ -104,6 +104,33 @@ def _kernel_variant(model, kernel: str) -> bytes:
     return variant.SerializeToString()
 
 
+def _operator_shares(graph: bytes, feeds: list[dict], runs: int, top: int = 8) -> list[tuple[str, int, float]]:
+    """The ``top`` operator types by share of the kernel time in ONNX Runtime's profile: (type, nodes, share)."""
+    import json  # noqa: PLC0415
+    from collections import Counter  # noqa: PLC0415
+
+    import onnxruntime as ort  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
+        options.log_severity_level = 3
+        options.enable_profiling = True
+        options.profile_file_prefix = str(Path(tmp) / "ops")
+        session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        for i in range(runs):
+            session.run(None, feeds[i % len(feeds)])
+        events = json.loads(Path(session.end_profiling()).read_text(encoding="utf-8"))
+    spent, nodes = Counter(), {}
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            op = event["args"]["op_name"]
+            spent[op] += event["dur"]
+            nodes.setdefault(op, set()).add(event["name"])
+    total = sum(spent.values()) or 1
+    return [(op, len(nodes[op]), dur / total) for op, dur in spent.most_common(top)]
+
+
 KERNELS = (
     "4-bit, int8 activations (shipped)",
     "4-bit, float32 compute",
@@ -163,6 +190,11 @@ def kernels(runs: int, threads: list[int]) -> None:
             for feed, ref in zip(feeds, reference, strict=True)
         )
         print(f"| {kernel} | {n} | {statistics.median(timings[kernel, n]):.2f} | {cosine:.5f} |")
+    print(f"\nONNX Runtime's own profile of the shipped graph, one thread, {runs} runs over the test queries:")
+    print("| operator | nodes | share of kernel time |")
+    print("| --- | ---: | ---: |")
+    for op, nodes, share in _operator_shares(graphs[KERNELS[0]], feeds, runs):
+        print(f"| {op} | {nodes} | {share:.1%} |")
     print(f"After: {_load()}")
     print(f"Command: python scripts/profile_turn.py --kernels --runs {runs} --threads {','.join(map(str, threads))}")
 
