@@ -274,6 +274,7 @@ def lexical_tokens(text: str) -> list[str]:
 # --- language -----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=512)
 def detect_lang(text: str) -> str:
     """Return ``"fa"``, ``"en"`` or ``"und"`` by counting Arabic-script against Latin letters.
 
@@ -281,6 +282,7 @@ def detect_lang(text: str) -> str:
     letters for ``"en"``; the larger count wins and a tie goes to ``"fa"`` because the product
     is Persian-first. Digits, punctuation, emoji and other scripts are not counted, and a text
     with no letter of either script is ``"und"``. Works on one-word messages; no model.
+    Remembers recent texts: a chat turn asks about the same message in several places.
     """
     arabic = latin = 0
     for char in text:
