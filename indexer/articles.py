@@ -33,7 +33,8 @@ class Article:
     def with_hash(self) -> Article:
         """Return a copy whose ``content_hash`` covers every field that affects indexing."""
         digest = hashlib.sha256()
-        for part in (self.id, self.title, self.lang, self.url or "", *self.tags, "\x1e", *self.questions, "\x1e", self.body):
+        head = (self.id, self.title, self.lang, self.url or "")
+        for part in (*head, *self.tags, "\x1e", *self.questions, "\x1e", self.body):
             digest.update(part.encode("utf-8"))
             digest.update(b"\x1f")
         return Article(**{**self.__dict__, "content_hash": digest.hexdigest()})
@@ -85,7 +86,8 @@ def parse_article(text: str, *, path: str, default_id: str) -> Article:
         body = text[match.end() :]
     unknown = sorted(str(k) for k in meta if k not in _KNOWN_KEYS)
     if unknown:
-        raise ArticleError(f"unknown front matter key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_KNOWN_KEYS))}")
+        allowed = ", ".join(sorted(_KNOWN_KEYS))
+        raise ArticleError(f"unknown front matter key(s) {', '.join(unknown)}; allowed: {allowed}")
     article_id = _string(meta, "id", default_id)
     if not _ID_OK.match(article_id):
         raise ArticleError(f"id {article_id!r} must be 1-200 letters, digits, '.', '_', '-' or '/'")
@@ -121,7 +123,10 @@ def _string_list(meta: dict, key: str) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+    items_ok = isinstance(value, list) and all(
+        isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+    )
+    if not items_ok:
         raise ArticleError(f"'{key}' must be a list of text items")
     return tuple(str(v).strip() for v in value)
 
@@ -143,7 +148,6 @@ def load_kb(folder: Path) -> KbLoad:
     problems: list[ArticleProblem] = []
     seen: dict[str, str] = {}
     for path in sorted(p for p in folder.rglob("*.md") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
         shown = str(path)
         try:
             text = path.read_bytes().decode("utf-8")

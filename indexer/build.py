@@ -105,7 +105,7 @@ def _embed_keys(embedder: Embedder, keys: Sequence[Key], batch: int, progress: P
 
 
 def _tqdm_progress() -> tuple[ProgressFn, Callable[[], None]]:
-    """A progress bar on stderr (shown only on a terminal) and its closer."""
+    """Return a progress bar on stderr (shown only on a terminal) and its closer."""
     from tqdm import tqdm  # noqa: PLC0415
 
     bar = None
@@ -139,7 +139,8 @@ def build_index(
     index_dir = Path(index_dir)
     with build_lock(index_dir):
         previous = _reusable(index_dir, embedder, section_max_chars)
-        prev_hashes = {aid: meta["content_hash"] for aid, meta in (previous.manifest.articles if previous else {}).items()}
+        previous_articles = previous.manifest.articles if previous else {}
+        prev_hashes = {aid: meta["content_hash"] for aid, meta in previous_articles.items()}
         all_sections: list[Section] = []
         all_keys: list[Key] = []
         vectors: list[np.ndarray | None] = []
@@ -159,7 +160,7 @@ def build_index(
                 rows = [i for i, k in enumerate(previous.keys) if k.article_id == article.id]
                 if [previous.keys[i] for i in rows] != keys:  # chunking changed under the same text
                     reuse = False
-            for j, key in enumerate(keys):
+            for j in range(len(keys)):
                 if reuse:
                     vectors.append(previous.vectors[rows[j]])
                 else:

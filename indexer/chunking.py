@@ -157,6 +157,6 @@ def _greedy_join(pieces: list[str], max_chars: int, sep: str) -> list[str]:
 
 
 def _slug(heading: str) -> str:
-    """A stable, readable id part from a heading (keeps Persian letters)."""
+    """Return a stable, readable id part from a heading (keeps Persian letters)."""
     slug = re.sub(r"[^\w\u200c]+", "-", heading.lower()).strip("-")
     return slug[:60] or "section"
