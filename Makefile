@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # A pinned torch resolves to the CPU build on this platform; a loose one pulls CUDA (GBs).
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run serve test index clean postgresql
+.PHONY: setup run serve test lint index clean postgresql
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -51,6 +51,12 @@ serve: index
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Style and static checks (ruff, configured in pyproject.toml); not part of `make test`, so a new ruff
+# release's rules cannot turn CI red on unchanged code.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf var .pytest_cache

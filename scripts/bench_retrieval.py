@@ -43,14 +43,20 @@ def _text(value) -> str:
 
 def articles_from_passages(rows: list[dict], lang: str) -> list[Article]:
     return [
-        Article(id=str(r["id"]), title=_text(r.get("title")), lang=lang, body=_text(r.get("text")), url=_text(r.get("url")) or None).with_hash()
+        Article(
+            id=str(r["id"]),
+            title=_text(r.get("title")),
+            lang=lang,
+            body=_text(r.get("text")),
+            url=_text(r.get("url")) or None,
+        ).with_hash()
         for r in rows
     ]
 
 
 def evaluate(searcher: HybridSearcher, questions: list[dict], vectors: np.ndarray, mode: str) -> dict:
     ranks = []
-    for q, vec in zip(questions, vectors):
+    for q, vec in zip(questions, vectors, strict=True):
         hits = searcher.search(q["question"], k=10, mode=mode, query_vector=vec)
         ids = [h.article.id for h in hits]
         ranks.append(ids.index(q["passage_id"]) + 1 if q["passage_id"] in ids else None)
@@ -87,7 +93,9 @@ def main() -> int:
         # A persistent folder per dataset: the incremental build makes reruns cheap.
         index_dir = args.cache / f"{name}-{embedder.name.replace('/', '_')}"
         started = time.perf_counter()
-        build_index(articles, embedder, index_dir, section_max_chars=settings.section_max_chars, progress=lambda d, t: None)
+        build_index(
+            articles, embedder, index_dir, section_max_chars=settings.section_max_chars, progress=lambda d, t: None
+        )
         built = time.perf_counter() - started
         index = load_index(index_dir)
         vectors = embedder.embed_queries([q["question"] for q in questions])

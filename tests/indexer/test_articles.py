@@ -9,7 +9,14 @@ from indexer.articles import ArticleError, load_kb, parse_article
 def test_parse_article_with_front_matter_reads_every_field():
     text = "---\nid: a1\ntitle: T\nlang: en\ntags: [x, y]\nquestions:\n  - Q one?\nurl: https://x\n---\n# T\nBody.\n"
     art = parse_article(text, path="a.md", default_id="a")
-    assert (art.id, art.title, art.lang, art.tags, art.questions, art.url) == ("a1", "T", "en", ("x", "y"), ("Q one?",), "https://x")
+    assert (art.id, art.title, art.lang, art.tags, art.questions, art.url) == (
+        "a1",
+        "T",
+        "en",
+        ("x", "y"),
+        ("Q one?",),
+        "https://x",
+    )
     assert art.body.startswith("# T")
     assert len(art.content_hash) == 64
 

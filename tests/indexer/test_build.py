@@ -20,7 +20,13 @@ def test_build_from_kb_writes_self_describing_folder(small_kb, tmp_path, fake_em
     manifest = json.loads((gen / "manifest.json").read_text())
     assert manifest["model"] == fake_embedder.name and manifest["dim"] == 64
     assert set(manifest["articles"]) == {"en-returns", "fa-delivery", "password"}
-    assert {p.name for p in gen.iterdir()} >= {"vectors.faiss", "keys.jsonl", "sections.jsonl", "articles.jsonl", "lexical"}
+    assert {p.name for p in gen.iterdir()} >= {
+        "vectors.faiss",
+        "keys.jsonl",
+        "sections.jsonl",
+        "articles.jsonl",
+        "lexical",
+    }
     assert report.added == ("en-returns", "fa-delivery", "password") or set(report.added) == set(manifest["articles"])
     index = load_index(tmp_path / "idx", expect_model=fake_embedder.name)
     # 3 + 2 + 1 sections and 2 example questions

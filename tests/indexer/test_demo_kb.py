@@ -47,7 +47,10 @@ def test_persian_question_finds_persian_article(demo_searcher, query, expected):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("Will a technician install the split air conditioner I bought, and how much does it cost?", "fa-installation-service"),
+        (
+            "Will a technician install the split air conditioner I bought, and how much does it cost?",
+            "fa-installation-service",
+        ),
         ("Do you offer installment plans when buying a phone?", "fa-installments"),
         ("Where can I download the e-book I bought?", "fa-ebook-download"),
     ],
@@ -59,7 +62,9 @@ def test_english_question_finds_persian_only_article(demo_searcher, query, expec
 
 
 def test_english_question_finds_english_article(demo_searcher):
-    assert demo_searcher.search("Can you send my order to my sister in Canada?", k=3)[0].article.id == "en-shipping-abroad"
+    assert (
+        demo_searcher.search("Can you send my order to my sister in Canada?", k=3)[0].article.id == "en-shipping-abroad"
+    )
 
 
 def test_sigkill_during_real_build_keeps_old_index_serving(tmp_path, real_embedder):
@@ -76,7 +81,8 @@ def test_sigkill_during_real_build_keeps_old_index_serving(tmp_path, real_embedd
     # A much larger KB so the next build is still embedding when it is killed.
     for i in range(400):
         (kb / f"gen-{i:03d}.md").write_text(
-            f"# Generated article {i}\n" + f"Paragraph {i} about deliveries, refunds and warranty. " * 40, encoding="utf-8"
+            f"# Generated article {i}\n" + f"Paragraph {i} about deliveries, refunds and warranty. " * 40,
+            encoding="utf-8",
         )
     proc = subprocess.Popen([*exe, "-v", "index"], env=env, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     deadline = time.time() + 300
