@@ -274,7 +274,6 @@ def lexical_tokens(text: str) -> list[str]:
 # --- language -----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=512)
 def detect_lang(text: str) -> str:
     """Return ``"fa"``, ``"en"`` or ``"und"`` by counting Arabic-script against Latin letters.
 
@@ -282,8 +281,16 @@ def detect_lang(text: str) -> str:
     letters for ``"en"``; the larger count wins and a tie goes to ``"fa"`` because the product
     is Persian-first. Digits, punctuation, emoji and other scripts are not counted, and a text
     with no letter of either script is ``"und"``. Works on one-word messages; no model.
-    Remembers recent texts: a chat turn asks about the same message in several places.
     """
+    # A chat turn asks about the same message in several places; texts up to a chat message's
+    # length are remembered, longer ones (article bodies at index time) are not kept.
+    return _detect_lang_cached(text) if len(text) <= _REMEMBERED_CHARS else _detect_lang(text)
+
+
+_REMEMBERED_CHARS = 4000
+
+
+def _detect_lang(text: str) -> str:
     arabic = latin = 0
     for char in text:
         if _is_arabic_letter(char):
@@ -293,6 +300,9 @@ def detect_lang(text: str) -> str:
     if arabic == 0 and latin == 0:
         return "und"
     return "fa" if arabic >= latin else "en"
+
+
+_detect_lang_cached = lru_cache(maxsize=256)(_detect_lang)
 
 
 # --- sentences ----------------------------------------------------------------------------

@@ -322,6 +322,15 @@ def test_detect_lang_short_and_mixed_messages(text: str, lang: str) -> None:
     assert detect_lang(text) == lang
 
 
+@pytest.mark.parametrize("length", [3999, 4000, 4001, 20000])
+def test_detect_lang_same_answer_for_long_texts_and_repeats(length: int) -> None:
+    persian_majority = ("س" * (length // 2 + 1) + "a" * length)[:length]
+    latin_majority = ("a" * (length // 2 + 1) + "س" * length)[:length]
+    for _ in range(2):  # the second call may come from memory
+        assert detect_lang(persian_majority) == "fa"
+        assert detect_lang(latin_majority) == "en"
+
+
 # --- split_sentences ----------------------------------------------------------------------
 
 
