@@ -10,6 +10,7 @@ import numpy as np
 from indexer.articles import Article
 from indexer.chunking import Section
 from indexer.embedding import Embedder
+from indexer.readings import is_finglish, readings
 from indexer.store import IndexData
 from indexer.textnorm import detect_lang
 
@@ -107,16 +108,28 @@ class HybridSearcher:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         if not self.index.keys or not query.strip():
             return []
+        # Finglish and spoken Persian are also searched as written Persian (indexer.readings).
+        finglish = is_finglish(query)
+        texts = readings(query) if mode != "dense" or finglish else [query]
         if mode != "lexical":
             if query_vector is None:
                 query_vector = self._embedder.embed_queries([query])[0]
             dense_keys = self.dense_key_scores(query_vector)
+            if finglish and len(texts) > 1:
+                # The model reads Finglish poorly; the written-Persian reading finds Persian articles.
+                persian_vector = self._embedder.embed_queries([texts[-1]])[0]
+                dense_keys = np.maximum(dense_keys, self.dense_key_scores(persian_vector))
         else:
             dense_keys = np.zeros(len(self.index.keys), dtype=np.float32)
-        lexical_keys = self.index.lexical.scores(query) if mode != "dense" else np.zeros_like(dense_keys)
+        if mode != "dense":
+            lexical_keys = self.index.lexical.scores(texts[0])
+            for text in texts[1:]:
+                lexical_keys = np.maximum(lexical_keys, self.index.lexical.scores(text))
+        else:
+            lexical_keys = np.zeros_like(dense_keys)
         dense = self._per_article_max(dense_keys)
         if mode != "lexical":
-            dense = self._centre_languages(dense, detect_lang(query))
+            dense = self._centre_languages(dense, "fa" if finglish else detect_lang(query))
         lexical = self._per_article_max(lexical_keys)
         fused = self._fuse(dense, lexical, mode)
         order = np.argsort(-fused, kind="stable")[:k]
