@@ -23,17 +23,17 @@ from indexer.textnorm import ZWNJ
 # --- Finglish detection ----------------------------------------------------------------------
 
 # Frequent Finglish words that are not English words. Words that are both ("to", "be", "in", "man",
-# "age", "key", "bar", "dare", "pool", "ham", "ma", "ye") count for neither language.
+# "age", "ya", "sal", "key", "bar", "dare", "pool", "ham", "ma", "ye") count for neither language.
 _FINGLISH_FUNCTION = (
     "salam merci mamnoon mamnun lotfan chand chande chanda cheghad cheghadr cheghadre chera chetor chetori "
-    "chejuri chejoori chi chie chiye chia chikar chekar koja kojast kojas kodom kodum ki kei agar age ke va "
-    "ya az baraye barat barash vase vaseye ro ra hast hastam hastim nist nistam ast bood bud boodam shod "
+    "chejuri chejoori chi chie chiye chia chikar chekar koja kojast kojas kodom kodum ki kei agar ke va "
+    "az baraye barat barash vase vaseye ro ra hast hastam hastim nist nistam ast bood bud boodam shod "
     "shode shodam nashod nashode bayad nabayad mishe nemishe mikham mikhay mikhad mikhaam nemikham "
     "mitoonam mitunam nemitoonam nemitunam mitonam nemitonam mitoonid mitunid mikonam mikone mikonid "
     "konam kon konid kard kardam kardid karde nakardam bedid bedin midin mide midam begid begin migid "
     "migan darid darin daram nadaram dare nadare alan hanooz hanuz faghat kheili kheyli kheily yani "
     "dige digeh inja unja oonja chon choon ama vali hamin hamun hamoon hich inke unke inam unam shoma "
-    "ama ghabl ghablan baad badan emrooz emruz farda dirooz diruz saat ruz rooz hafte mah sal tu too"
+    "ama ghabl ghablan baad badan emrooz emruz farda dirooz diruz saat ruz rooz hafte tu too"
 ).split()
 _ENGLISH_FUNCTION = (
     "i me my we our you your he she it its they them their what which who whom this that these those am is "
