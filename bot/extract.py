@@ -13,68 +13,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
-from indexer.textnorm import lexical_tokens, split_sentences
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One quotable piece of a section, in reading order."""
-
-    text: str
-    kind: str  # "sentence" | "item" | "row"
-    block: int  # units of one paragraph, list or table share a block number
-
-
-def _table_row(header: list[str], cells: list[str]) -> str:
-    """Render a row as 'header: cell' pairs; cells without a header stay bare."""
-    parts = []
-    for i, cell in enumerate(cells):
-        if not cell:
-            continue
-        name = header[i] if i < len(header) else ""
-        parts.append(f"{name}: {cell}" if name and name != cell else cell)
-    return "؛ ".join(parts) if any(_is_persian(c) for c in cells) else "; ".join(parts)
-
-
-def _is_persian(text: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" for ch in text)
-
-
-def section_units(text: str) -> list[Unit]:
-    """Split a section's plain text (as the chunker renders it) into quotable units."""
-    units: list[Unit] = []
-    header: list[str] | None = None
-    block = 0
-    last_kind = ""
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if " | " in line:
-            cells = [cell.strip() for cell in line.split(" | ")]
-            if last_kind != "row":
-                block += 1
-                header = cells  # the chunker renders the header row first
-            else:
-                units.append(Unit(_table_row(header or [], cells), "row", block))
-            last_kind = "row"
-            continue
-        if line.startswith("- "):
-            if last_kind != "item":
-                block += 1
-            units.append(Unit(line, "item", block))
-            last_kind = "item"
-            continue
-        block += 1
-        for sentence in split_sentences(line):
-            units.append(Unit(sentence, "sentence", block))
-        last_kind = "sentence"
-    if header is not None and not any(u.kind == "row" for u in units):
-        units.append(Unit(" | ".join(header), "row", block))
-    return units
+from indexer.textnorm import lexical_tokens
+from indexer.units import Unit, section_units
 
 
 @lru_cache(maxsize=4096)

@@ -33,6 +33,7 @@ from indexer.store import (
     write_generation,
 )
 from indexer.textnorm import detect_lang
+from indexer.units import passage_units
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +83,35 @@ def _section_text(section: Section) -> str:
     return f"{path}\n{section.text}" if path else section.text
 
 
+UNIT_KEYS = True
+"""Whether sections of more than one paragraph, list item or table row also get one key per unit."""
+
+
 def _keys_for(article: Article, sections: Sequence[Section]) -> list[Key]:
-    """One key per section plus one per example question."""
+    """One key per section, one per unit of a section that has several, and one per example question.
+
+    A unit key's text is the article title, a colon and the unit (``indexer.units.passage_units``):
+    the title gives a short paragraph or a table row the subject it lacks on its own.
+    """
     keys = [Key(article.id, s.id, "section", _section_text(s)) for s in sections]
+    if UNIT_KEYS:
+        for section in sections:
+            units = passage_units(section.text)
+            if len(units) > 1:
+                keys += [Key(article.id, section.id, "unit", f"{article.title}: {u}") for u in units]
     keys += [Key(article.id, None, "question", q) for q in article.questions]
     return keys
 
 
 def _embed_keys(embedder: Embedder, keys: Sequence[Key], batch: int, progress: ProgressFn | None) -> np.ndarray:
-    """Embed keys in batches: sections as passages, example questions as queries."""
+    """Embed keys in batches: sections and units as passages, example questions as queries."""
     out = np.zeros((len(keys), embedder.dim), dtype=np.float32)
     done = 0
-    for kind, embed in (("section", embedder.embed_passages), ("question", embedder.embed_queries)):
+    for kind, embed in (
+        ("section", embedder.embed_passages),
+        ("unit", embedder.embed_passages),
+        ("question", embedder.embed_queries),
+    ):
         rows = [i for i, k in enumerate(keys) if k.kind == kind]
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
@@ -275,6 +293,9 @@ def _classifier(
     if not keys:
         return None
     started = time.perf_counter()
+    # Unit keys repeat their sections' text: the classifier learns from sections and questions.
+    rows = [i for i, k in enumerate(keys) if k.kind != "unit"]
+    matrix, keys = matrix[rows], [keys[i] for i in rows]
     vectors = np.vstack([matrix, oos_vectors]) if len(oos) else matrix
     texts = [k.text for k in keys] + oos
     labels = [k.article_id for k in keys] + [OUT_OF_SCOPE] * len(oos)

@@ -42,9 +42,12 @@ def test_build_incremental_reembeds_only_changed_article(small_kb, tmp_path, fak
     path.write_text(path.read_text() + "\nIf no SMS arrives, wait two minutes and try again.\n")
     report = build_from_kb(small_kb, fake_embedder, idx)
     assert report.changed == ("password",) and report.added == () and report.removed == ()
-    assert report.embedded_keys == 1
-    assert "1 changed" in report.summary() and "re-embedded 1 article " in report.summary()
     after = load_index(idx)
+    # Only the changed article's keys are embedded: its section and, now that the section has two
+    # paragraphs, one unit key per paragraph.
+    assert report.embedded_keys == sum(k.article_id == "password" for k in after.keys) == 3
+    assert [k.kind for k in after.keys if k.article_id == "password"] == ["section", "unit", "unit"]
+    assert "1 changed" in report.summary() and "re-embedded 1 article " in report.summary()
     same = [i for i, k in enumerate(after.keys) if k.article_id != "password"]
     old_rows = {(k.article_id, k.section_id, k.text): before.vectors[i] for i, k in enumerate(before.keys)}
     for i in same:
