@@ -27,15 +27,53 @@ _JOINER = re.compile(
 )
 
 
+# Words that make a sentence a question wherever they stand ("the fee is how much?", «هزینه‌اش چقدره»).
+_QUESTION_WORD = re.compile(
+    r"(?:^|[^\w\u200c])(?:how|what|when|where|which|who|why|whom|whose|آیا|چطور|چطوری|چگونه|چه|چی|چیه|چند|چنده|"
+    r"چقدر|چقدره|چقد|کی|کجا|کجاست|کدام|کدوم|چرا|میشه|می‌شه|می‌شود|میشود|امکانش|ممکنه)(?=$|[^\w\u200c])",
+    re.IGNORECASE,
+)
+
+
+def _is_question(piece: str) -> bool:
+    """Return whether a piece asks something (a question mark or a question word), rather than telling."""
+    return piece.rstrip().endswith(("?", "؟")) or bool(_QUESTION_WORD.search(piece))
+
+
 def _too_short(piece: str) -> bool:
     """Return whether a piece is too small to be a question of its own (fewer than two words)."""
     return len(piece.split()) < 2 or len(lexical_tokens(piece)) < 2
 
 
-def split_questions(message: str, *, limit: int = 3) -> list[str]:
-    """Return the message's questions (at least one: the message itself), at most ``limit``."""
-    pieces: list[str] = []
+def split_questions(message: str, *, limit: int = 3, context: bool = True) -> list[str]:
+    """Return the message's questions (at least one: the message itself), at most ``limit``.
+
+    With ``context`` (the chat turn), a sentence that asks nothing is kept with its question; without
+    it (agent suggestions, which drop outbursts) every sentence stands on its own.
+    """
+    if not context:
+        return _split(split_sentences(message), message, limit)
+    # A sentence that only tells ("My payment failed.", «پرداختم ناموفق بود.») is the context of the
+    # question after it (or, at the end, before it), not a question of its own.
+    sentences: list[str] = []
+    told = ""
     for sentence in split_sentences(message):
+        if not _is_question(sentence):
+            told = f"{told} {sentence}".strip()
+            continue
+        sentences.append(f"{told} {sentence}".strip() if told else sentence)
+        told = ""
+    if told:
+        if sentences:
+            sentences[-1] = f"{sentences[-1]} {told}"
+        else:
+            sentences.append(told)
+    return _split(sentences, message, limit)
+
+
+def _split(sentences: list[str], message: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    for sentence in sentences:
         pieces.extend(p.strip() for p in _JOINER.split(sentence) if p and p.strip())
     merged: list[str] = []
     for piece in pieces:

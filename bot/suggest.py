@@ -426,7 +426,7 @@ def _questions(messages: Sequence[str]) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for message in messages:
-        for question in split_questions(message):
+        for question in split_questions(message, context=False):
             key = " ".join(normalize(question).lower().split()).rstrip("?؟.! ")
             if key and key not in seen:
                 seen.add(key)

@@ -172,7 +172,8 @@ def normalize(text: str) -> str:
         return ""
     text = _hazm_normalize(text)
     text = _tidy_zwnj(text)
-    return " ".join(text.casefold().split())
+    # casefold() folds Cherokee to its capitals; lower() after it keeps every term lower-case.
+    return " ".join(text.casefold().lower().split())
 
 
 # --- lexical tokens -----------------------------------------------------------------------

@@ -124,6 +124,7 @@ class Draft:
     description: str
     docs: list[Doc] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    out_of_scope: list[str] = field(default_factory=list)  # the KB's out-of-scope.txt, if any
 
     def ask(self, q: str, expect: list[str] | tuple[str, ...], facts: list[str] | tuple[str, ...] = ()) -> None:
         """Add an in-scope row, its kind taken from the message's script."""
@@ -321,6 +322,30 @@ def build_clinc(src: Sources, size: int) -> Draft:
     near = src.intents("clinc150", max(5, size // 3))
     draft.refuse(_near_intents(src, "clinc150", near, 6 if size < 30 else 4, rng), "near_miss")
     draft.refuse(src.clinc_oos(max(20, size * 2 // 3)), "oos")
+    return draft.finish()
+
+
+def build_clinc_full(src: Sources, per_intent: int = 10) -> Draft:
+    """CLINC150 as its authors meant it: every intent with all its train utterances, and an out-of-scope.txt.
+
+    The KB is the whole train split (150 intents, 100 example questions each) with CLINC's 100
+    out-of-scope train messages as the KB's ``out-of-scope.txt``; the messages are ``per_intent``
+    dev utterances of each intent and CLINC's 100 out-of-scope dev messages. Unlike the other fit
+    sets it shares intents with ``clinc-en-*`` (all of them), though not a message.
+    """
+    draft = Draft(
+        "clinc150-full",
+        "fit",
+        "CLINC150 train as the KB (150 intents, all train utterances as questions, out-of-scope.txt from "
+        "its out-of-scope train rows); dev messages",
+    )
+    for label in sorted({r["label"] for r in src.rows("clinc150/train.jsonl")} - {"oos"}):
+        doc = _intent_doc(label, src.utterances("clinc150", label))
+        draft.docs.append(doc)
+        for text in src.utterances("clinc150", label, "dev")[:per_intent]:
+            draft.ask(text, [doc.id])
+    draft.out_of_scope = src.utterances("clinc150", "oos")
+    draft.refuse(src.utterances("clinc150", "oos", "dev"), "oos")
     return draft.finish()
 
 
@@ -546,6 +571,7 @@ def drafts(src: Sources) -> list[Draft]:
         *(build_doc2dial(src, d) for d in ("dmv", "ssa", "studentaid", "va")),
         build_persianqa(src),
         build_stackfaq(src),
+        build_clinc_full(src),  # last: it draws nothing, so the sets before it stay as they were
     ]
 
 
@@ -561,6 +587,9 @@ def write_set(draft: Draft, folder: Path) -> PoolSet:
         for r in draft.rows
     ]
     (folder / "questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if draft.out_of_scope:
+        text = "\n".join(" ".join(m.split()) for m in draft.out_of_scope)
+        (folder / "kb" / "out-of-scope.txt").write_text(text + "\n", encoding="utf-8")
     count = {kind: sum(r.kind == kind for r in draft.rows) for kind in UNANSWERABLE}
     return PoolSet(
         name=draft.name,

@@ -216,7 +216,8 @@ def leave_one_out(sets: list[SetEvidence], model: str) -> None:
     fit_sets = [s for s in sets if s.role == "fit"]
     print("\nLeave one KB out (fitted without the set; its own best is the threshold best for it):\n")
     print(
-        "| set | threshold without it | in-scope accuracy | OOS recall | own best t | own accuracy | own recall | within 0.05 |"
+        "| set | threshold without it | in-scope accuracy | OOS recall | own best t | own accuracy | own recall "
+        "| within 0.05 |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for s in sets:

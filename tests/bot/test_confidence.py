@@ -22,22 +22,22 @@ def _features(**values: float) -> dict[str, float]:
 def test_calibrator_probability_is_the_logistic_of_the_weighted_sum():
     cal = Calibrator("m", (1.0, -0.5, 0.0, 2.0, 0.0), -1.0, 0.5)
     z = -1.0 + 1.0 * 0.3 - 0.5 * 2.0 + 2.0 * 1.0
-    assert cal.probability(_features(log_prob=0.3, novelty=2.0, fused=1.0)) == pytest.approx(1 / (1 + math.exp(-z)))
+    assert cal.probability(_features(lp_n=0.3, cos_d=2.0, cos_rel=1.0)) == pytest.approx(1 / (1 + math.exp(-z)))
 
 
 @given(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4))
 def test_calibrator_probability_stays_a_probability_for_extreme_evidence(log_prob, novelty):
     cal = Calibrator("m", (3.0, -2.0, 0.0, 0.0, 0.0), 0.0, 0.5)
-    p = cal.probability(_features(log_prob=log_prob, novelty=novelty))
+    p = cal.probability(_features(lp_n=log_prob, cos_d=novelty))
     assert 0.0 <= p <= 1.0
 
 
 def test_calibrator_probability_grows_with_positively_weighted_evidence():
     cal = Calibrator("m", (3.0, -1.5, 0.0, 0.0, 0.0), 0.5, 0.5)
-    low, high = cal.probability(_features(log_prob=-2.0)), cal.probability(_features(log_prob=0.0))
-    farther = cal.probability(_features(log_prob=0.0, novelty=3.0))
+    low, high = cal.probability(_features(lp_n=-2.0)), cal.probability(_features(lp_n=0.0))
+    weaker = cal.probability(_features(lp_n=0.0, cos_d=3.0))
     assert low < high
-    assert farther < high
+    assert weaker < high
 
 
 def test_calibrator_json_round_trip():
@@ -48,7 +48,7 @@ def test_calibrator_json_round_trip():
 def test_calibrator_pads_missing_trailing_weights_with_zero():
     cal = Calibrator("m", (2.0, -1.0), 0.5, 0.5)
     assert cal.weights == (2.0, -1.0) + (0.0,) * (len(FEATURES) - 2)
-    assert cal.probability(_features(log_prob=1.0, background=100.0)) == pytest.approx(1 / (1 + math.exp(-2.5)))
+    assert cal.probability(_features(lp_n=1.0, known=100.0)) == pytest.approx(1 / (1 + math.exp(-2.5)))
 
 
 def test_calibrator_refuses_more_weights_than_features():

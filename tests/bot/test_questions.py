@@ -39,3 +39,23 @@ def test_split_questions_never_empty_and_keeps_words(text):
 @pytest.mark.parametrize("message", ["Where is my order? Thanks", "سفارشم کجاست؟ ممنون", "How do I pay? x5"])
 def test_split_questions_keeps_one_word_tails_attached(message):
     assert split_questions(message) == [message]
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        # A sentence that only tells is the context of the question after it, not a question of its own.
+        (
+            "موقع پرداخت، درگاه بانک خطا داد ولی مبلغ از حسابم کسر شد. این پول برگشت داده می‌شود؟",
+            ["موقع پرداخت، درگاه بانک خطا داد ولی مبلغ از حسابم کسر شد. این پول برگشت داده می‌شود؟"],
+        ),
+        (
+            "Can I cancel a charter flight online? Also my wife is 30 weeks pregnant. Can she fly with us?",
+            ["Can I cancel a charter flight online?", "Also my wife is 30 weeks pregnant. Can she fly with us?"],
+        ),
+        # ... or of the question before it when nothing follows.
+        ("Where is my order? I ordered it on Monday.", ["Where is my order? I ordered it on Monday."]),
+    ],
+)
+def test_split_questions_keeps_context_with_its_question(message, expected):
+    assert split_questions(message) == expected
