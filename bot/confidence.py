@@ -21,10 +21,11 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FEATURES = ("lp_n", "cos_d", "cos_n", "cos_rel", "coverage", "known")
+FEATURES = ("lp_n", "cos_d", "cos_n", "cos_rel", "coverage", "known", "p_out_of_scope")
 """Evidence for one (message, article) pair, each measured so that it means the same on any KB.
 
-* ``lp_n`` — log of the article classifier's probability for the article, minus what the best
+* ``lp_n`` — log of the article classifier's probability for the article (among the articles, with
+  the probabilities of articles whose closest key says the same added), minus what the best
   article gets for a message about something else entirely (the KB's background median, see
   :class:`bot.matching.NullReference`): a 12-article KB gives every message higher probabilities
   than a 1,000-article one, and this difference takes that out;
@@ -37,7 +38,10 @@ FEATURES = ("lp_n", "cos_d", "cos_n", "cos_rel", "coverage", "known")
   article stands out for this message);
 * ``coverage`` — the share of the message's words the article contains, each weighted by its
   rarity among the KB's articles (0-1), over the message's readings (Finglish, spoken Persian);
-* ``known`` — the share of the message's words that occur anywhere in the KB.
+* ``known`` — the share of the message's words that occur anywhere in the KB;
+* ``p_out_of_scope`` — the classifier's probability for the KB's own out-of-scope examples
+  (``out-of-scope.txt``; 0 without them). ``lp_n`` is taken among the articles only, so the two
+  say different things.
 
 Overlapping articles that give the same answer each keep their own evidence: nothing here is shared
 out between candidates, so a second article that also answers does not lower the first one's

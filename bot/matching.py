@@ -114,7 +114,7 @@ class AnswerEvidence:
         return best_cov, best_known
 
     def _key_scores(self, vector: np.ndarray) -> np.ndarray:
-        """Cosine of the query with every key.
+        """Cosine of the query with every key, question keys on the passages' scale (``align_kinds``).
 
         Every key is scored exactly up to ``EXACT_KEYS`` keys (about 0.3 ms for 15,000 keys); beyond,
         the keys FAISS does not return count as the lowest score it returned, so an article's
@@ -122,8 +122,9 @@ class AnswerEvidence:
         """
         vectors = self.searcher.index.vectors
         if len(vectors) <= EXACT_KEYS:
-            return (vectors @ np.asarray(vector, dtype=np.float32)).astype(np.float64)
-        scores = self.searcher.dense_key_scores(vector).astype(np.float64)
+            scores = vectors @ np.asarray(vector, dtype=np.float32)
+            return self.searcher.align_kinds(scores).astype(np.float64)
+        scores = self.searcher.align_kinds(self.searcher.dense_key_scores(vector)).astype(np.float64)
         found = scores > -1.0
         if found.any():
             scores[~found] = scores[found].min()
@@ -325,7 +326,9 @@ class Matcher:
         extras = self.answer_evidence.features(texts, vectors, hits, [f["prob"] for f in features])
         for feats, extra in zip(features, extras, strict=True):
             feats.update(extra)
-            feats["log_answer_prob"] = math.log(max(extra["answer_prob"], 1e-4)) - (
+            # Among the articles only: the KB's out-of-scope class is evidence of its own (p_out_of_scope).
+            in_scope = max(1e-4, 1.0 - (scores.p_out_of_scope if scores else 0.0))
+            feats["log_answer_prob"] = math.log(max(extra["answer_prob"] / in_scope, 1e-4)) - (
                 scores.log_prob_ref if scores else 0.0
             )
         return hits, features

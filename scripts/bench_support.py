@@ -18,8 +18,9 @@ Per kind and overall it prints:
   is among the sources);
 * ``fact`` — a fact of the row occurs in the reply (normalised as the set's README says: digits to
   Latin, ي/ك to ی/ک, no ZWNJ, no thousands separators, lower case; ``multi``: one of every part);
-* ``wrong`` — answered an answerable row from a wrong article or without its fact, or answered an
-  ``oos``/``near_miss`` row at all; ``wrong_article`` counts only the first kind of answerable rows;
+* ``wrong`` — answered an answerable row from a wrong article or without its fact (``multi``: or
+  without one of its parts), or answered an ``oos``/``near_miss`` row at all; ``wrong_article``
+  counts the answerable rows answered with a source that is not an expected article;
 * ``declined`` — an ``oos``/``near_miss`` row was not answered;
 * ``requested`` — a ``human`` row was handed off because the customer asked for a person;
 * ``angry`` — the anger flag (for ``angry`` rows it should be set, for ``calm_complaint`` not);
@@ -159,7 +160,9 @@ class Outcome:
             "wrong": (self.answered and not (self.right_source() and (self.fact() or not self.row["facts"])))
             if answerable
             else (self.answered if unanswerable else None),
-            "wrong_article": (self.answered and not self.right_source()) if answerable else None,
+            "wrong_article": (self.answered and any(s not in self.row["expect"] for s in self.sources))
+            if answerable
+            else None,
             "declined": (not self.answered) if unanswerable else None,
             "requested": (self.handoff_reason == "requested") if self.kind == "human" else None,
             "angry": self.angry if self.kind in ("angry", "calm_complaint") else None,
