@@ -43,6 +43,7 @@ from bot.sentiment import Sentiment, SentimentScorer
 from bot.settings import Settings
 from bot.storage import Recorded, Storage, new_ticket_id
 from indexer.embedding import Embedder
+from indexer.readings import is_finglish
 from indexer.retrieval import Hit, HybridSearcher
 from indexer.store import load_index
 from indexer.textnorm import detect_lang, lexical_tokens
@@ -163,6 +164,8 @@ class ChatService:
     def _language(self, message: str, request: ChatRequest, conversation: Conversation) -> str:
         if request.lang:
             return request.lang
+        if is_finglish(message):
+            return "fa"  # Persian typed in Latin letters: the customer reads Persian
         detected = detect_lang(message)
         return detected if detected in LANGS else conversation.lang
 

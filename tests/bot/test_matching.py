@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apphelpers import make_client
 
 from bot.confidence import FEATURES, Calibrator
 from bot.matching import Matcher, background_messages, message_lang
@@ -77,3 +78,11 @@ def test_message_language_reads_finglish_as_persian():
     assert message_lang("hazine ersal be shiraz chande?") == "fa"
     assert message_lang("How much is delivery to Shiraz?") == "en"
     assert message_lang("هزینه ارسال چقدر است؟") == "fa"
+
+
+def test_a_finglish_message_is_answered_in_persian(demo_index, tmp_path):
+    with make_client(demo_index, tmp_path) as client:
+        body = client.post("/v1/chat", json={"message": "salam, hazine ersal be shiraz chande?"}).json()
+        english = client.post("/v1/chat", json={"message": "How much is delivery to Shiraz?"}).json()
+    assert body["lang"] == "fa"
+    assert english["lang"] == "en"
