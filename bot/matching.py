@@ -299,7 +299,14 @@ class Matcher:
         return hits, features
 
     def _raw_evidence(self, text: str, vector: np.ndarray) -> tuple[list[Hit], list[dict[str, float]]]:
-        hits = self.searcher.search(text, k=CANDIDATES, query_vector=vector)
+        texts = readings(text)
+        vectors = [vector]
+        if len(texts) > 1 and is_finglish(text):
+            # Embedded once, for the search and for the evidence.
+            vectors.append(self.searcher._embedder.embed_queries([texts[-1]])[0])
+        hits = self.searcher.search(
+            text, k=CANDIDATES, query_vector=vector, reading_vector=vectors[1] if len(vectors) > 1 else None
+        )
         if not hits:
             return [], []
         classifier = self.searcher.index.classifier
@@ -319,10 +326,6 @@ class Matcher:
                     "prob": prob,
                 }
             )
-        texts = readings(text)
-        vectors = [vector]
-        if len(texts) > 1 and is_finglish(text):
-            vectors.append(self.searcher._embedder.embed_queries([texts[1]])[0])
         extras = self.answer_evidence.features(texts, vectors, hits, [f["prob"] for f in features])
         for feats, extra in zip(features, extras, strict=True):
             feats.update(extra)
