@@ -55,7 +55,6 @@ class AnswerEvidence:
         index = searcher.index
         self._n_articles = len(searcher._article_ids)
         self._key_article = searcher._key_article
-        self._question_key = np.array([k.kind == "question" for k in index.keys], dtype=bool)
         rows_of: dict[str, list[int]] = {}
         for i, key in enumerate(index.keys):
             rows_of.setdefault(key.article_id, []).append(i)
@@ -137,24 +136,16 @@ class AnswerEvidence:
         return rel
 
     def dense(self, vectors: list[np.ndarray]) -> dict[str, np.ndarray]:
-        """Per-article best key cosines (passages, questions, all), and relative to the median article.
+        """Per-article best key cosine, the same relative to the median article, and every key's cosine.
 
         With several query vectors (a Finglish message and its Persian reading) each key takes its best.
         """
         keys = self._key_scores(vectors[0])
         for vector in vectors[1:]:
             keys = np.maximum(keys, self._key_scores(vector))
-        passage = np.where(self._question_key, -1.0, keys)
-        question = np.where(self._question_key, keys, -1.0)
-        out = {}
-        for name, values in (("cos", keys), ("cos_p", passage), ("cos_q", question)):
-            per = np.full(self._n_articles, -1.0)
-            np.maximum.at(per, self._key_article, values)
-            out[name] = per
-        out["cos_rel"] = self._relative(out["cos"])
-        out["cos_p_rel"] = self._relative(out["cos_p"])
-        out["keys"] = keys
-        return out
+        cos = np.full(self._n_articles, -1.0)
+        np.maximum.at(cos, self._key_article, keys)
+        return {"cos": cos, "cos_rel": self._relative(cos), "keys": keys}
 
     def features(
         self, texts: list[str], vectors: list[np.ndarray], hits: list[Hit], probs: list[float]

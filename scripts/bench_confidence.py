@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from bench_quality import rates  # noqa: E402  (in-scope accuracy and OOS recall at a threshold)
 from bench_support import read_set  # noqa: E402
 
 from bot.confidence import FEATURES, Calibrator, default_calibrator_path, load_calibrator  # noqa: E402
@@ -137,14 +138,6 @@ def decide(matcher: Matcher, items: list[PoolItem]) -> tuple[np.ndarray, np.ndar
             conf.append(matcher.calibrator.probability(item.features[best]))
         answerable.append(item.answerable)
     return np.array(right), np.array(conf), np.array(answerable)
-
-
-def rates(right: np.ndarray, conf: np.ndarray, answerable: np.ndarray, t: float) -> tuple[float, float]:
-    """In-scope accuracy and out-of-scope recall at threshold ``t`` (nan where a side is empty)."""
-    answered = conf >= t
-    acc = float(np.mean(right[answerable] & answered[answerable])) if answerable.any() else float("nan")
-    recall = float(np.mean(~answered[~answerable])) if (~answerable).any() else float("nan")
-    return acc, recall
 
 
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)
