@@ -9,9 +9,10 @@ another business or for nobody).
 
 Why it is shaped this way:
 
-* **Roles.** ``fit`` sets come only from train/dev splits and may be fitted on; ``validate`` sets come
-  from test splits and may only be reported. Nothing of a test split reaches a fit set (ParsiNLU
-  passages that a test question points at are excluded too).
+* **Roles.** ``fit`` sets come only from train/dev splits of datasets whose licence allows fitting
+  the weights the project ships, and may be fitted on; ``validate`` sets come from test splits, or
+  from non-commercial data (ParsiNLU, CC BY-NC-SA), and may only be reported. Nothing of a test
+  split reaches a fit set (ParsiNLU passages that a test question points at are excluded too).
 * **Disjoint draws.** Passages, intents and far messages are drawn without replacement from one
   seeded shuffle per source, in a fixed order, so no passage or intent is in two fit KBs and the
   folds of a leave-one-KB-out fit do not share material. Every run draws the same, so the bytes
@@ -45,6 +46,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 SEED = "pasokh-supportpool-1"
+
+# Sets drawn from ParsiNLU (CC BY-NC-SA) are built from train/dev material but may only be used to
+# evaluate: no weight the project ships is fitted on them.
+NON_COMMERCIAL = "validate"
 IN_SCOPE = ("paraphrase_fa", "paraphrase_en")
 UNANSWERABLE = ("near_miss", "oos")
 
@@ -74,7 +79,7 @@ class PoolSet:
 
     name: str
     path: Path
-    role: str  # "fit": train/dev material only; "validate": test material, report only
+    role: str  # "fit": train/dev material whose licence allows fitting shipped weights; "validate": report only
     langs: tuple[str, ...]  # languages of the KB articles
     description: str
     articles: int = 0
@@ -304,7 +309,7 @@ def build_parsinlu(src: Sources, size: int) -> Draft:
     """A Persian KB of ``size`` ParsiNLU-RC passages."""
     draft = Draft(
         f"parsinlu-fa-{size}",
-        "fit",
+        NON_COMMERCIAL,
         f"ParsiNLU-RC train/dev: {size} Persian web passages as articles, their questions with answer spans",
     )
     _add_rc(draft, src, src.rc_passages(size), src.rc_passages(max(6, size // 2)))
@@ -399,7 +404,7 @@ def build_bilingual(src: Sources) -> Draft:
     rng = random.Random(f"{SEED}:bilingual")
     draft = Draft(
         "bilingual-fa-en",
-        "fit",
+        NON_COMMERCIAL,
         "ParsiNLU-RC train/dev passages (fa) and BANKING77 train intents (en) in one KB, questions of both",
     )
     _add_rc(draft, src, src.rc_passages(25), src.rc_passages(12))
@@ -421,7 +426,7 @@ def build_overlap(src: Sources, size: int = 36, groups: int = 8) -> Draft:
     """ParsiNLU-RC passages plus digest articles that repeat answer sentences of three passages each."""
     draft = Draft(
         f"parsinlu-overlap-fa-{size}",
-        "fit",
+        NON_COMMERCIAL,
         f"ParsiNLU-RC train/dev: {size} passages; {groups} digest articles repeat answer sentences of "
         "3 passages each inside unrelated text, and those questions expect both articles",
     )
