@@ -302,6 +302,11 @@ class Matcher:
             return [], []
         classifier = self.searcher.index.classifier
         scores = classifier.scores(vector, text) if classifier is not None else None
+        if scores is not None and len(vectors) > 1:
+            # Finglish: the classifier learnt the KB in Persian letters, so its Persian reading speaks for it.
+            reading = classifier.scores(vectors[1], texts[-1])
+            if max(reading.probs.values(), default=0.0) > max(scores.probs.values(), default=0.0):
+                scores = reading
         top_lexical = max(h.lexical for h in hits)
         features = []
         for hit in hits:

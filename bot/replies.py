@@ -16,6 +16,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "fa": "متأسفانه پاسخ مطمئنی برای این پرسش در راهنمای ما پیدا نکردم.",
         "en": "I'm sorry, I couldn't find a reliable answer to that in our help centre.",
     },
+    "not_found_part": {
+        "fa": "برای این بخش از پیامتان پاسخ مطمئنی در راهنمای ما پیدا نکردم: «{part}»",
+        "en": 'I couldn\'t find a reliable answer in our help centre to this part of your message: "{part}"',
+    },
     "rephrase": {
         "fa": "می‌شود پرسش را کمی دقیق‌تر یا با کلمات دیگری بنویسید؟",
         "en": "Could you put the question another way, or add a detail?",

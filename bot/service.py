@@ -7,6 +7,7 @@ imports FastAPI. A turn is stored (with the ticket, when it hands off) before th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -30,7 +31,7 @@ from bot.chat_types import (
     clean_name,
 )
 from bot.cues import dissatisfied, small_talk
-from bot.extract import best_passage
+from bot.extract import select_quote
 from bot.handoff import HandoffDecision, TurnFacts, decide
 from bot.heap import resettle_heap
 from bot.hours import BusinessHours, handoff_eta
@@ -42,8 +43,9 @@ from bot.related import RelatedArticles
 from bot.sentiment import Sentiment, SentimentScorer
 from bot.settings import Settings
 from bot.storage import Recorded, Storage, new_ticket_id
+from indexer.chunking import Section
 from indexer.embedding import Embedder
-from indexer.readings import is_finglish
+from indexer.readings import is_finglish, readings
 from indexer.retrieval import Hit, HybridSearcher
 from indexer.store import load_index
 from indexer.textnorm import detect_lang, lexical_tokens
@@ -59,15 +61,32 @@ _UNAVAILABLE = (OperationalError, InterfaceError)
 
 # Follow-ups are short and lean on the previous question: "and for Shiraz?", «برای مشهد چطور؟».
 _FOLLOW_UP_MAX_TERMS = 4
+# A message that opens or ends like a continuation («و …»، «با هواپیما چطور؟»، "and the baby?",
+# "what if …") may be a little longer and still lean on the previous question.
+_CONTINUATION_MAX_TERMS = 8
+_CONTINUATION = re.compile(
+    r"^\s*(و|اگه|اگر|پس|حالا|and|or|also|what\s+about|how\s+about|what\s+if|and\s+if|va|age|agar)\s"
+    r"|(\s|^)(چی|چطور|چطوری|چه\s*طور|چه\s*جوری|چجوری|چطوره|chi|chetor|chetori|chejuri)\s*[?؟!.]*\s*$",
+    re.IGNORECASE,
+)
+# A calibrated probability at or above this reads a continuation on its own as a new question.
+_NEW_TOPIC_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
 class _Answer:
-    """One question of the message with its match and the text the match was made on."""
+    """One question of the message with its match, the text the match was made on and its vector."""
 
     question: str
     query: str
     match: Match
+    vector: np.ndarray | None = None
+    said: str | None = None  # the bot's previous reply, for a follow-up: not quoted again
+
+    @property
+    def follow_up(self) -> bool:
+        """Read together with the conversation's previous question."""
+        return self.query != self.question
 
 
 @dataclass
@@ -182,9 +201,9 @@ class ChatService:
         facts_requested = detect_human_request(message).requested
         unhappy = dissatisfied(message) and any(t.role == "bot" for t in conversation.turns)
         answers = [] if talk else self._answers(message, vector, conversation)
-        if len(answers) > 1:  # answer the questions we are sure of; with none, the first decides
-            answers = [a for a in answers if a.match.confidence >= self.threshold] or answers[:1]
+        # Every question of the message is answered or said not to be: the least sure one decides.
         confidence = min((a.match.confidence for a in answers), default=0.0)
+        unanswered = [a.question for a in answers if a.match.confidence < self.threshold]
         decision = decide(
             TurnFacts(
                 confidence=confidence,
@@ -200,12 +219,14 @@ class ChatService:
         text, sources = self._compose(answers, decision, talk, mood, lang, name)
         ticket = None
         if decision.handoff:
+            # With some questions answered, the ticket's question is what is left for the person.
+            partly = unanswered and len(unanswered) < len(answers)
             ticket = NewTicket(
                 id=new_ticket_id(),
                 reason=decision.reason or "low_confidence",
                 priority=decision.priority,
                 lang=lang,
-                question=message,
+                question=" / ".join(unanswered) if partly and decision.reason == "low_confidence" else message,
                 expected_at=_utc(self.hours.next_opening(now)),
                 sentiment=mood.to_json(),
             )
@@ -219,7 +240,7 @@ class ChatService:
                 if part
             )
             text = f"{text}\n{replies.text('ticket', lang, ticket=ticket.id)}"
-        top = answers[0] if answers and decision.answered else None
+        top = next((a for a in answers if a.match.confidence >= self.threshold and a.match.hit), None)
         kind = _kind(talk, decision, unhappy)
         related = self.related.for_answer(
             [s.article_id for s in sources],
@@ -231,7 +252,8 @@ class ChatService:
             state=STATE_HUMAN if decision.handoff else conversation.state,
             failures=decision.failures,
             topic_article_id=top.match.hit.article.id if top and top.match.hit else conversation.topic_article_id,
-            topic_question=top.query if top else conversation.topic_question,
+            # The last question asked, answered or not: a follow-up ("and for Mashhad?") leans on it.
+            topic_question=answers[-1].query if answers else conversation.topic_question,
             customer_name=request.customer_name,
             turns=(
                 Turn("customer", message, now, lang=lang, details={"sentiment": mood.to_json()}),
@@ -283,33 +305,28 @@ class ChatService:
         """Match each question of the message; a short follow-up borrows the previous question's topic."""
         questions = split_questions(message)
         if len(questions) == 1:
-            answer = _Answer(message, message, self.matcher.match(message, vector))
-            if answer.match.confidence >= self.threshold:
+            answer = _Answer(message, message, self.matcher.match(message, vector), vector)
+            continues = bool(_CONTINUATION.search(message))
+            standalone = max(self.threshold, _NEW_TOPIC_CONFIDENCE) if continues else self.threshold
+            if answer.match.confidence >= standalone:
                 # A question that stands on its own is a new topic, not a follow-up: read together
                 # with the previous question, the longer previous one would pull it back there.
                 return [answer]
-            follow = self._follow_up(message, conversation)
+            follow = self._follow_up(message, conversation, continues=continues)
             if follow is not None and follow.match.confidence > answer.match.confidence:
                 return [follow]
             return [answer]
-        answers = []
-        seen: set[str] = set()
-        for question in questions:
-            qvec = self.embedder.embed_queries([question])[0]
-            match = self.matcher.match(question, qvec)
-            article = match.hit.article.id if match.hit else ""
-            if article in seen:
-                continue
-            seen.add(article)
-            answers.append(_Answer(question, question, match))
-        return answers
+        vectors = self.embedder.embed_queries(questions)
+        return [_Answer(q, q, self.matcher.match(q, v), v) for q, v in zip(questions, vectors, strict=True)]
 
-    def _follow_up(self, message: str, conversation: Conversation) -> _Answer | None:
-        if not conversation.topic_question or len(lexical_tokens(message)) > _FOLLOW_UP_MAX_TERMS:
+    def _follow_up(self, message: str, conversation: Conversation, *, continues: bool = False) -> _Answer | None:
+        limit = _CONTINUATION_MAX_TERMS if continues else _FOLLOW_UP_MAX_TERMS
+        if not conversation.topic_question or len(lexical_tokens(message)) > limit:
             return None
         combined = f"{conversation.topic_question} {message}"
         vector = self.embedder.embed_queries([combined])[0]
-        return _Answer(message, combined, self.matcher.match(combined, vector))
+        previous = next((t.text for t in reversed(conversation.turns) if t.role == "bot"), None)
+        return _Answer(message, combined, self.matcher.match(combined, vector), vector, previous)
 
     # --- the reply -------------------------------------------------------------------------
 
@@ -326,14 +343,26 @@ class ChatService:
         sources: list[Source] = []
         if mood.angry:
             parts.append(replies.text("apology", lang, name=replies.name_prefix(name, lang)))
-        if decision.answered:
-            for answer in answers:
-                hit = answer.match.hit
-                if hit is None:
+        confident = [a for a in answers if a.match.hit is not None and a.match.confidence >= self.threshold]
+        # Some questions of the message answered, some not: give the answers, name the rest.
+        partly = (
+            bool(confident) and len(confident) < len(answers) and decision.reason in (None, "low_confidence", "angry")
+        )
+        if decision.answered or partly:
+            quoted: set[str] = set()
+            for answer in confident:
+                text, source = self._grounded(answer, lang)
+                if text in quoted:  # two questions answered by the same words: quoted once
                     continue
-                focus = answer.question if answer.query != answer.question else None
-                parts.append(self._grounded(hit, answer.query, lang, focus))
-                sources.append(self._source(hit, answer.match.confidence))
+                quoted.add(text)
+                parts.append(text)
+                sources.append(source)
+            if partly:
+                parts += [
+                    replies.text("not_found_part", lang, part=a.question)
+                    for a in answers
+                    if a.match.confidence < self.threshold or a.match.hit is None
+                ]
         elif talk == "greeting":
             prefix = f" {name}" if name and lang == "en" else (f" {name} عزیز" if name else "")
             parts.append(replies.text("greeting", lang, name=prefix))
@@ -346,17 +375,54 @@ class ChatService:
             parts.append(replies.text("not_found", lang))
         return "\n\n".join(parts), sources
 
-    def _grounded(self, hit: Hit, query: str, lang: str, focus: str | None = None) -> str:
-        sections = self.matcher.searcher.article_sections(hit.article.id)
-        preferred = next((i for i, s in enumerate(sections) if s.id == hit.section.id), 0)
-        passage = best_passage([s.text for s in sections], query, focus=focus, preferred=preferred)
+    def _grounded(self, answer: _Answer, lang: str) -> tuple[str, Source]:
+        """Return the quote that answers, then the link, and the source: the section quoted."""
+        hit = answer.match.hit
+        assert hit is not None
+        text, section = self.quote(hit, answer.query, focus=answer.question if answer.follow_up else None,
+                                   vector=answer.vector, avoid=answer.said)  # fmt: skip
         link = hit.article.url or hit.article.id
         lines = []
         if hit.article.lang != lang and hit.article.lang in LANGS:
             lines.append(replies.text(f"other_language_{hit.article.lang}", lang))
-        lines.append(passage)
+        lines.append(text)
         lines.append(f"{replies.text('source', lang)}: {hit.article.title} ({link})")
-        return "\n".join(line for line in lines if line)
+        return "\n".join(line for line in lines if line), self._source(hit, section, answer.match.confidence)
+
+    def quote(
+        self,
+        hit: Hit,
+        query: str,
+        *,
+        focus: str | None = None,
+        vector: np.ndarray | None = None,
+        avoid: str | None = None,
+    ) -> tuple[str, Section]:
+        """Return the part of the hit's article that answers ``query`` and the section it is quoted from.
+
+        ``vector`` is the query's vector when the caller has it (it is embedded otherwise);
+        ``focus`` is the customer's own words of a follow-up that ``query`` joined to the topic;
+        units that ``avoid`` (the bot's previous reply) already quoted are not quoted again.
+        """
+        searcher = self.matcher.searcher
+        sections = searcher.article_sections(hit.article.id)
+        if not sections:
+            return "", hit.section
+        if vector is None:
+            vector = self.embedder.embed_queries([query])[0]
+        preferred = next((i for i, s in enumerate(sections) if s.id == hit.section.id), 0)
+        # Finglish or spoken Persian also speaks through its formal reading: its words are the KB's.
+        picked = select_quote(
+            [s.text for s in sections],
+            " ".join(readings(query)),
+            query_vector=vector,
+            vectors=[searcher.index.section_quote_vectors(s.id) for s in sections],
+            focus=" ".join(readings(focus)) if focus else None,
+            preferred=preferred,
+            headings=[" ".join(s.heading_path[1:]) for s in sections],
+            avoid=avoid,
+        )
+        return picked.text, sections[picked.section]
 
     def _while_with_agent(
         self, conversation: Conversation, message: str, lang: str, mood: Sentiment, now: datetime, name: str | None
@@ -407,9 +473,10 @@ class ChatService:
             self.outbox.add(conversation_id, update, new)
             return Recorded(update.ticket.id if update.ticket else None)
 
-    def _source(self, hit: Hit, confidence: float) -> Source:
+    def _source(self, hit: Hit, section: Section, confidence: float) -> Source:
         version = self.matcher.searcher.index.manifest.articles.get(hit.article.id, {}).get("version")
-        return Source(hit.article.id, hit.article.title, section_label(hit), hit.article.url, confidence, version)
+        label = section_label(replace(hit, section=section))
+        return Source(hit.article.id, hit.article.title, label, hit.article.url, confidence, version)
 
     # --- index ---------------------------------------------------------------------------
 

@@ -18,14 +18,13 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bot import replies
 from bot.answer import section_label
 from bot.cues import small_talk
-from bot.extract import best_passage
 from bot.questions import split_questions
 from bot.sentiment import chat_signals
 from bot.service import LANGS, ChatService
@@ -285,20 +284,24 @@ class ReplySuggester:
 
     def _answer(self, hit: Hit, asked: list[tuple[str, str]], lang: str) -> _Block:
         """Quote the passage of the article that answers each question (once each) and cite it."""
-        sections = self.service.matcher.searcher.article_sections(hit.article.id)
-        preferred = next((i for i, s in enumerate(sections) if s.id == hit.section.id), 0)
         passages: list[str] = []
+        quoted = []
         for question, query in asked:
             focus = question if query != question else None
-            passage = best_passage([s.text for s in sections], query, focus=focus, preferred=preferred)
+            passage, section = self.service.quote(hit, query, focus=focus)
             if passage and passage not in passages:
                 passages.append(passage)
+                quoted.append(section)
         lines = []
         if hit.article.lang != lang and hit.article.lang in LANGS:
             lines.append(replies.text(f"other_language_{hit.article.lang}", lang))
         lines.extend(passages)
         meta = self.service.matcher.searcher.index.manifest.articles.get(hit.article.id, {})
-        citation = Citation(hit.article.id, hit.article.title, section_label(hit), hit.article.url, meta.get("version"))
+        # The section cited is the one quoted (the first, when several questions share the article).
+        cited = replace(hit, section=quoted[0]) if quoted else hit
+        citation = Citation(
+            hit.article.id, hit.article.title, section_label(cited), hit.article.url, meta.get("version")
+        )
         return _Block(tuple(line for line in lines if line), hit, citation)
 
     # --- saved replies -------------------------------------------------------------------

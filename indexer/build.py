@@ -24,6 +24,7 @@ from indexer.store import (
     IndexMismatchError,
     Key,
     Manifest,
+    QuoteUnit,
     build_lock,
     current_generation,
     load_index,
@@ -33,7 +34,7 @@ from indexer.store import (
     write_generation,
 )
 from indexer.textnorm import detect_lang
-from indexer.units import passage_units
+from indexer.units import passage_units, quote_texts
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,13 @@ def build_index(
         finally:
             if close:
                 close()
+        titles = {a.id: a.title for a in articles}
+        quotes = [
+            QuoteUnit(section.id, i, text)
+            for section in all_sections
+            for i, text in enumerate(quote_texts(titles[section.article_id], section.text))
+        ]
+        quote_vectors = _quote_vectors(previous, embedder, quotes, all_keys, vectors, new_vectors, fresh, batch_size)
         oos_texts = list(dict.fromkeys(t.strip() for t in out_of_scope if t.strip()))
         oos_vectors = _out_of_scope_vectors(previous, embedder, oos_texts, batch_size)
         matrix = np.zeros((len(all_keys), embedder.dim), dtype=np.float32)
@@ -244,6 +252,8 @@ def build_index(
                 classifier=classifier,
                 out_of_scope=oos_texts,
                 out_of_scope_vectors=oos_vectors,
+                quotes=quotes,
+                quote_vectors=quote_vectors,
             )
             final = publish(index_dir, folder)
         except BaseException:
@@ -262,6 +272,38 @@ def build_index(
     )
     logger.info("%s", report.summary())
     return report
+
+
+def _quote_vectors(
+    previous,
+    embedder: Embedder,
+    quotes: Sequence[QuoteUnit],
+    keys: Sequence[Key],
+    reused: Sequence[np.ndarray | None],
+    fresh_vectors: np.ndarray,
+    fresh: Sequence[int],
+    batch: int,
+) -> np.ndarray:
+    """Passage-side vectors of the quotable units, reusing every vector already computed for the same text.
+
+    A list item, a table row or a one-sentence paragraph is usually a unit key already; the
+    previous build's quotes cover unchanged articles. Only the rest is embedded.
+    """
+    known: dict[str, np.ndarray] = {}
+    if previous is not None and previous.quote_vectors is not None:
+        known.update(zip((q.text for q in previous.quotes), previous.quote_vectors, strict=True))
+    fresh_at = {row: j for j, row in enumerate(fresh)}
+    for row, key in enumerate(keys):
+        if key.kind == "unit":
+            vector = reused[row] if reused[row] is not None else fresh_vectors[fresh_at[row]]
+            known.setdefault(key.text, vector)
+    missing = list(dict.fromkeys(q.text for q in quotes if q.text not in known))
+    for start in range(0, len(missing), batch):
+        chunk = missing[start : start + batch]
+        known.update(zip(chunk, embedder.embed_passages(chunk), strict=True))
+    if not quotes:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.stack([known[q.text] for q in quotes]).astype(np.float32)
 
 
 def _out_of_scope_vectors(previous, embedder: Embedder, texts: list[str], batch: int) -> np.ndarray:

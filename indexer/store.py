@@ -10,6 +10,8 @@ Layout of ``--index DIR``::
         keys.jsonl         what each vector row stands for (a section or an example question)
         vectors.faiss      FAISS inner-product index over the L2-normalised key vectors
         lexical/           bm25s index over the same keys
+        quotes.jsonl       the quotable units of every section (indexer.units), in order
+        quotes.npy         their passage-side vectors: answer selection's dense evidence
     DIR/.build-*/          a build in progress (removed when it fails, or by the next build)
 
 A build writes a whole generation into a ``.build-*`` folder, renames it to ``gen-*``
@@ -59,6 +61,15 @@ class Key:
 
 
 @dataclass(frozen=True)
+class QuoteUnit:
+    """One quotable unit of a section (``indexer.units.section_units``) and the text its vector embeds."""
+
+    section_id: str
+    unit: int  # position among the section's units
+    text: str  # "<article title>: <unit>"
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Describes a generation; loading refuses an index whose model differs from the settings."""
 
@@ -95,6 +106,26 @@ class IndexData:
     classifier: ArticleClassifier | None = None
     out_of_scope: tuple[str, ...] = ()
     out_of_scope_vectors: np.ndarray | None = None
+    quotes: tuple[QuoteUnit, ...] = ()
+    quote_vectors: np.ndarray | None = None
+
+    def section_quote_vectors(self, section_id: str) -> np.ndarray | None:
+        """Return the vectors of one section's quotable units in reading order (None when not stored)."""
+        rows = self._quote_rows.get(section_id)
+        if rows is None or self.quote_vectors is None:
+            return None
+        return self.quote_vectors[rows[0] : rows[1]]
+
+    @property
+    def _quote_rows(self) -> dict[str, tuple[int, int]]:
+        cached = self.__dict__.get("_quote_rows_cache")
+        if cached is None:
+            cached = {}
+            for row, quote in enumerate(self.quotes):
+                start, _ = cached.get(quote.section_id, (row, row))
+                cached[quote.section_id] = (start, row + 1)
+            object.__setattr__(self, "_quote_rows_cache", cached)
+        return cached
 
     @property
     def generation(self) -> str:
@@ -161,6 +192,8 @@ def write_generation(
     classifier: ArticleClassifier | None = None,
     out_of_scope: Sequence[str] = (),
     out_of_scope_vectors: np.ndarray | None = None,
+    quotes: Sequence[QuoteUnit] = (),
+    quote_vectors: np.ndarray | None = None,
 ) -> None:
     """Write every file of a generation into ``folder`` (not yet visible to readers)."""
     import faiss  # noqa: PLC0415
@@ -180,6 +213,9 @@ def write_generation(
     _write_jsonl(folder / "out_of_scope.jsonl", [{"text": t} for t in out_of_scope])
     oos_vectors = out_of_scope_vectors if out_of_scope_vectors is not None else np.zeros((0, manifest.dim))
     np.save(folder / "out_of_scope.npy", np.asarray(oos_vectors, dtype=np.float32))
+    _write_jsonl(folder / "quotes.jsonl", [asdict(q) for q in quotes])
+    qvectors = quote_vectors if quote_vectors is not None else np.zeros((0, manifest.dim))
+    np.save(folder / "quotes.npy", np.asarray(qvectors, dtype=np.float32))
     # The manifest goes last: a folder without one is never a complete generation.
     with (folder / "manifest.json").open("w", encoding="utf-8") as fh:
         json.dump(asdict(manifest), fh, ensure_ascii=False, indent=1)
@@ -260,7 +296,18 @@ def load_index(index_dir: Path, *, expect_model: str | None = None, strict: bool
         raise IndexMismatchError(f"{folder}: no article classifier; rebuild the index with `pasokh index`")
     oos = tuple(row["text"] for row in _read_jsonl(folder / "out_of_scope.jsonl"))
     oos_vectors = np.load(folder / "out_of_scope.npy")
-    return IndexData(folder, manifest, articles, sections, keys, vectors, flat, lexical, classifier, oos, oos_vectors)
+    quotes: tuple[QuoteUnit, ...] = ()
+    quote_vectors = None
+    if (folder / "quotes.jsonl").is_file() and (folder / "quotes.npy").is_file():
+        # An index written before quotes were stored has none: answers are then chosen on words alone.
+        quotes = tuple(QuoteUnit(**row) for row in _read_jsonl(folder / "quotes.jsonl"))
+        quote_vectors = np.load(folder / "quotes.npy")
+        if quote_vectors.shape != (len(quotes), manifest.dim):
+            raise IndexMismatchError(f"{folder}: quote vectors {quote_vectors.shape} do not match quotes.jsonl")
+    return IndexData(
+        folder, manifest, articles, sections, keys, vectors, flat, lexical, classifier, oos, oos_vectors,
+        quotes, quote_vectors,
+    )  # fmt: skip
 
 
 def _article(row: dict) -> Article:

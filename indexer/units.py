@@ -102,3 +102,16 @@ def passage_units(text: str) -> list[str]:
         current.append(unit)
     flush()
     return [t for t in out if t.strip()]
+
+
+def quote_texts(title: str, text: str) -> list[str]:
+    """Return the text embedded for each of a section's quotable units: the article title, a colon, the unit.
+
+    The same form as a unit key (a list item without its dash), so a unit that is also a unit key
+    shares its vector.
+    """
+    out = []
+    for unit in section_units(text):
+        body = unit.text[2:] if unit.kind == "item" and unit.text.startswith("- ") else unit.text
+        out.append(f"{title}: {body}" if title else body)
+    return out

@@ -24,6 +24,9 @@ Per kind and overall it prints:
 * ``declined`` — an ``oos``/``near_miss`` row was not answered;
 * ``requested`` — a ``human`` row was handed off because the customer asked for a person;
 * ``angry`` — the anger flag (for ``angry`` rows it should be set, for ``calm_complaint`` not);
+* ``parts`` — a ``multi`` row's every question is answered with its fact, or named in the reply as
+  not answered (the message's questions as ``bot/questions.py`` splits them, in ``facts_each`` order);
+* a ``followup turn 2`` line: the follow-ups alone, read with their conversation;
 * the median length of answered replies and the median and 95th-percentile time per turn.
 
 Rates are over the rows where they apply (``answerable`` rows have a non-empty ``expect``).
@@ -148,6 +151,22 @@ class Outcome:
             return all(has_fact(self.reply, alts) for alts in self.row["facts_each"])
         return has_fact(self.reply, self.row["facts"])
 
+    def parts_handled(self) -> bool | None:
+        """A ``multi`` row: every question of the message answered with its fact, or named as not answered."""
+        if self.kind != "multi" or not self.row.get("facts_each"):
+            return None
+        from bot.questions import split_questions  # noqa: PLC0415
+
+        parts = split_questions(self.row["q"])
+        named = normalise(self.reply)
+        for i, alternatives in enumerate(self.row["facts_each"]):
+            if has_fact(self.reply, alternatives):
+                continue
+            if len(parts) == len(self.row["facts_each"]) and normalise(parts[i]) in named:
+                continue
+            return False
+        return True
+
     def metrics(self) -> dict[str, bool | None]:
         """Each measure for this row, or None where it does not apply."""
         answerable, unanswerable = self.answerable, self.kind in UNANSWERABLE
@@ -166,6 +185,7 @@ class Outcome:
             "declined": (not self.answered) if unanswerable else None,
             "requested": (self.handoff_reason == "requested") if self.kind == "human" else None,
             "angry": self.angry if self.kind in ("angry", "calm_complaint") else None,
+            "parts": self.parts_handled(),
         }
 
 
@@ -180,6 +200,7 @@ MEASURES = (
     "declined",
     "requested",
     "angry",
+    "parts",
 )
 
 
@@ -262,8 +283,11 @@ def summarise(outcomes: list[Outcome]) -> dict:
     kinds += sorted({o.kind for o in outcomes} - set(kinds))
     answerable = [o for o in outcomes if o.answerable]
     unanswerable = [o for o in outcomes if o.kind in UNANSWERABLE]
+    groups = {k: block([o for o in outcomes if o.kind == k]) for k in kinds}
+    if any(o.second_turn for o in outcomes):
+        groups["followup turn 2"] = block([o for o in outcomes if o.second_turn])
     return {
-        "kinds": {k: block([o for o in outcomes if o.kind == k]) for k in kinds},
+        "kinds": groups,
         "answerable": block(answerable),
         "oos_and_near_miss": block(unanswerable),
         "all": block(outcomes),

