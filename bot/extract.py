@@ -84,10 +84,27 @@ class Quote:
     units: tuple[int, ...]
 
 
+# Numbers written as words match the digits the KB writes them in («کمتر از یک ساعت» ~ «۱ ساعت»).
+_NUMBER_WORDS = {
+    **dict.fromkeys(("یک", "یه"), "1"), "دو": "2", "سه": "3", "چهار": "4", "پنج": "5",
+    **dict.fromkeys(("شش", "شیش"), "6"), "هفت": "7", "هشت": "8", "نه": "9", "ده": "10",
+    "یازده": "11", "دوازده": "12", "پانزده": "15", "بیست": "20", "سی": "30", "چهل": "40",
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15",
+    "twenty": "20", "thirty": "30", "forty": "40",
+}  # fmt: skip
+
+
+def _terms(text: str) -> set[str]:
+    """Lexical terms of ``text`` plus the digits of the numbers it writes as words."""
+    words = (w.strip("؟?!.,،؛:()«»\"'") for w in normalize(text).lower().split())
+    return set(lexical_tokens(text)) | {_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS}
+
+
 @lru_cache(maxsize=4096)
 def _units(text: str) -> tuple[tuple[Unit, frozenset[str]], ...]:
     """Units of a section with their lexical terms (cached: sections repeat across requests)."""
-    return tuple((u, frozenset(lexical_tokens(u.text))) for u in section_units(text))
+    return tuple((u, frozenset(_terms(u.text))) for u in section_units(text))
 
 
 @lru_cache(maxsize=1)
@@ -108,8 +125,9 @@ _QUANTITY_Q = re.compile(
     r"(fee|fees|cost|price|charge|limit|deadline|penalty|hours)\b|\bhow\s+much\b)",
     re.IGNORECASE,
 )
+# «… چطور؟» at the end asks "what about …?", not how to do it: only a «چطور» followed by more words asks for steps.
 _STEPS_Q = re.compile(
-    r"(چطور|چطوری|چگونه|چه\s*جوری|چجوری|چیکار|چی\s*کار|چه\s*کار|چکار|مراحل|روش|راهش|"
+    r"((چطور|چطوری|چه\s*جوری|چجوری)(?!ه?\s*[؟?!.]*\s*$)|چگونه|چیکار|چی\s*کار|چه\s*کار|چکار|مراحل|روش|راهش|"
     r"\bhow\s+(do|can|should|to|would)\b|\bwhat\s+(do|should|can)\s+(i|we)\s+do\b|\bsteps?\b|\bprocess\b)",
     re.IGNORECASE,
 )
@@ -174,8 +192,8 @@ def unit_features(
     flat = [(si, ui) for si, units in enumerate(per_section) for ui in range(len(units))]
     if not flat:
         return [], np.zeros((0, len(FEATURES)), dtype=np.float64)
-    boost = set(lexical_tokens(focus)) if focus else set()
-    terms = set(lexical_tokens(query)) | boost
+    boost = _terms(focus) if focus else set()
+    terms = _terms(query) | boost
     n = len(flat)
     df = {t: sum(t in per_section[si][ui][1] for si, ui in flat) for t in terms}
     weight = {t: math.log(1 + n / max(df[t], 1)) * (2 if t in boost else 1) for t in terms}
@@ -200,7 +218,8 @@ def unit_features(
             if block is not None and ui < len(block):
                 dense[row] = float(block[ui] @ q)
                 has_dense = True
-    kind = answer_kind(focus or query)
+    # A follow-up that asks for no kind of its own («با هواپیما چطور؟») asks what the topic asked.
+    kind = (answer_kind(focus) if focus else "") or answer_kind(query)
     lexical = np.array([lex(si, ui) for si, ui in flat])
     # Cosines of one model sit in a narrow band: the article's own spread is the scale.
     dense_z = (dense - dense.mean()) / max(float(dense.std()), 0.01) if has_dense else np.zeros(n)
@@ -232,7 +251,6 @@ def select_quote(
     focus: str | None = None,
     preferred: int = 0,
     headings: Sequence[str] | None = None,
-    avoid: str | None = None,
     max_chars: int = MAX_QUOTE_CHARS,
     weights: dict[str, float] | None = None,
 ) -> Quote:
@@ -241,8 +259,7 @@ def select_quote(
     ``sections`` are the article's section texts (or one text); ``preferred`` is the index of the
     one retrieval chose. ``focus`` is the customer's latest words when ``query`` also carries the
     previous question (a follow-up like "and for Shiraz?"): its terms count double, so the new
-    city wins over the old. Units that occur in ``avoid`` (what the bot said last, for a follow-up)
-    are passed over while another unit is left.
+    city wins over the old.
     """
     texts = [sections] if isinstance(sections, str) else list(sections)
     preferred = preferred if 0 <= preferred < len(texts) else 0
@@ -253,16 +270,12 @@ def select_quote(
         return Quote(texts[preferred].strip()[:max_chars] if texts else "", preferred, ())
     w = weights or shipped_weights()
     scores = rows @ np.array([w.get(name, 0.0) for name in FEATURES])
-    if avoid:
-        said = [_units(texts[si])[ui][0].text in avoid for si, ui in flat]
-        if not all(said):
-            scores = np.where(said, -np.inf, scores)
     order = [int(i) for i in np.argsort(-scores, kind="stable")]
     si, best = flat[order[0]]
     units = [u for u, _ in _units(texts[si])]
     # The runner-up of the same section goes too when it fits: a single sentence misses the answer
     # about one time in three, the best two much less often, and they stay one section's words.
-    runner_up = next((j for j in order[1:] if flat[j][0] == si and np.isfinite(scores[j])), None)
+    runner_up = next((j for j in order[1:] if flat[j][0] == si), None)
     picked = [best]
     if runner_up is not None:
         second = flat[runner_up][1]

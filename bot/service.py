@@ -81,7 +81,6 @@ class _Answer:
     query: str
     match: Match
     vector: np.ndarray | None = None
-    said: str | None = None  # the bot's previous reply, for a follow-up: not quoted again
 
     @property
     def follow_up(self) -> bool:
@@ -325,8 +324,7 @@ class ChatService:
             return None
         combined = f"{conversation.topic_question} {message}"
         vector = self.embedder.embed_queries([combined])[0]
-        previous = next((t.text for t in reversed(conversation.turns) if t.role == "bot"), None)
-        return _Answer(message, combined, self.matcher.match(combined, vector), vector, previous)
+        return _Answer(message, combined, self.matcher.match(combined, vector), vector)
 
     # --- the reply -------------------------------------------------------------------------
 
@@ -380,7 +378,7 @@ class ChatService:
         hit = answer.match.hit
         assert hit is not None
         text, section = self.quote(hit, answer.query, focus=answer.question if answer.follow_up else None,
-                                   vector=answer.vector, avoid=answer.said)  # fmt: skip
+                                   vector=answer.vector)  # fmt: skip
         link = hit.article.url or hit.article.id
         lines = []
         if hit.article.lang != lang and hit.article.lang in LANGS:
@@ -396,13 +394,11 @@ class ChatService:
         *,
         focus: str | None = None,
         vector: np.ndarray | None = None,
-        avoid: str | None = None,
     ) -> tuple[str, Section]:
         """Return the part of the hit's article that answers ``query`` and the section it is quoted from.
 
         ``vector`` is the query's vector when the caller has it (it is embedded otherwise);
-        ``focus`` is the customer's own words of a follow-up that ``query`` joined to the topic;
-        units that ``avoid`` (the bot's previous reply) already quoted are not quoted again.
+        ``focus`` is the customer's own words of a follow-up that ``query`` joined to the topic.
         """
         searcher = self.matcher.searcher
         sections = searcher.article_sections(hit.article.id)
@@ -420,7 +416,6 @@ class ChatService:
             focus=" ".join(readings(focus)) if focus else None,
             preferred=preferred,
             headings=[" ".join(s.heading_path[1:]) for s in sections],
-            avoid=avoid,
         )
         return picked.text, sections[picked.section]
 

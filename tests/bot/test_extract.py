@@ -75,6 +75,8 @@ from bot.extract import FEATURES, answer_kind, dangling, select_quote, unit_feat
         ("پولم کی برمیگرده؟", "quantity"),
         ("How do I reset my password?", "steps"),
         ("چطور سفارشم رو لغو کنم؟", "steps"),
+        ("با هواپیما چطور؟", ""),  # "what about by plane?", not how to do something
+        ("ساعت کاری پشتیبانی چطوره؟", ""),
         ("Do you ship to Germany?", ""),
         ("آیا پرداخت در محل ممکن است؟", ""),
     ],
