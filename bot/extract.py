@@ -55,21 +55,6 @@ FEATURES = (
     "log_len",
 )
 
-# Used when no fitted weights ship (a fresh checkout before ``bench_extract.py --fit``): hand-set.
-_DEFAULT_WEIGHTS = {
-    "dense_z": 1.0,
-    "dense_top": 0.5,
-    "lex": 2.0,
-    "lex_top": 0.5,
-    "prev_lex": 0.5,
-    "prev_dense_z": 0.0,
-    "kind_match": 1.0,
-    "preferred": 0.5,
-    "heading_lex": 1.0,
-    "first": 0.2,
-    "log_len": 0.0,
-}
-
 
 # Score gap (in the weights' log-odds units) under which two rows or items are both quoted.
 _CLOSE_CALL = 2.0
@@ -109,11 +94,8 @@ def _units(text: str) -> tuple[tuple[Unit, frozenset[str]], ...]:
 
 @lru_cache(maxsize=1)
 def shipped_weights() -> dict[str, float]:
-    """Return the fitted weights shipped with the package (hand-set defaults when absent)."""
-    try:
-        data = json.loads((resources.files("bot") / "models" / "answer_selection.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return dict(_DEFAULT_WEIGHTS)
+    """Return the fitted weights shipped with the package (``bot/models/answer_selection.json``)."""
+    data = json.loads((resources.files("bot") / "models" / "answer_selection.json").read_text(encoding="utf-8"))
     return {name: float(data["weights"].get(name, 0.0)) for name in FEATURES}
 
 
@@ -223,9 +205,10 @@ def unit_features(
     lexical = np.array([lex(si, ui) for si, ui in flat])
     # Cosines of one model sit in a narrow band: the article's own spread is the scale.
     dense_z = (dense - dense.mean()) / max(float(dense.std()), 0.01) if has_dense else np.zeros(n)
+    units_of = [[u for u, _ in units] for units in per_section]
     rows = np.zeros((n, len(FEATURES)))
     for row, (si, ui) in enumerate(flat):
-        units = [u for u, _ in per_section[si]]
+        units = units_of[si]
         rows[row] = (
             dense_z[row],
             float(has_dense and dense[row] >= dense.max()),

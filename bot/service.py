@@ -202,7 +202,7 @@ class ChatService:
         answers = [] if talk else self._answers(message, vector, conversation)
         # Every question of the message is answered or said not to be: the least sure one decides.
         confidence = min((a.match.confidence for a in answers), default=0.0)
-        unanswered = [a.question for a in answers if a.match.confidence < self.threshold]
+        unanswered = [a.question for a in answers if not self._sure(a)]
         decision = decide(
             TurnFacts(
                 confidence=confidence,
@@ -239,7 +239,7 @@ class ChatService:
                 if part
             )
             text = f"{text}\n{replies.text('ticket', lang, ticket=ticket.id)}"
-        top = next((a for a in answers if a.match.confidence >= self.threshold and a.match.hit), None)
+        top = next((a for a in answers if self._sure(a)), None)
         kind = _kind(talk, decision, unhappy)
         related = self.related.for_answer(
             [s.article_id for s in sources],
@@ -328,6 +328,10 @@ class ChatService:
 
     # --- the reply -------------------------------------------------------------------------
 
+    def _sure(self, answer: _Answer) -> bool:
+        """Whether a question of the message is answered from the KB: an article, confident enough."""
+        return answer.match.hit is not None and answer.match.confidence >= self.threshold
+
     def _compose(
         self,
         answers: list[_Answer],
@@ -341,7 +345,7 @@ class ChatService:
         sources: list[Source] = []
         if mood.angry:
             parts.append(replies.text("apology", lang, name=replies.name_prefix(name, lang)))
-        confident = [a for a in answers if a.match.hit is not None and a.match.confidence >= self.threshold]
+        confident = [a for a in answers if self._sure(a)]
         # Some questions of the message answered, some not: give the answers, name the rest.
         partly = (
             bool(confident) and len(confident) < len(answers) and decision.reason in (None, "low_confidence", "angry")
@@ -356,11 +360,7 @@ class ChatService:
                 parts.append(text)
                 sources.append(source)
             if partly:
-                parts += [
-                    replies.text("not_found_part", lang, part=a.question)
-                    for a in answers
-                    if a.match.confidence < self.threshold or a.match.hit is None
-                ]
+                parts += [replies.text("not_found_part", lang, part=a.question) for a in answers if not self._sure(a)]
         elif talk == "greeting":
             prefix = f" {name}" if name and lang == "en" else (f" {name} عزیز" if name else "")
             parts.append(replies.text("greeting", lang, name=prefix))

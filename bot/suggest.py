@@ -245,21 +245,24 @@ class ReplySuggester:
         matcher = self.service.matcher
         threshold = self.service.threshold
         coverage: list[QuestionCoverage] = []
-        grouped: dict[str, list[tuple[str, str]]] = {}  # article id -> (question, text it was matched on)
+        # article id -> (question, text it was matched on, that text's vector)
+        grouped: dict[str, list[tuple[str, str, np.ndarray]]] = {}
         hits: dict[str, Hit] = {}
         order: list[str | tuple[str]] = []  # article ids and, as 1-tuples, unanswered questions
         kept: list[int] = []
         for i, question in enumerate(questions):
-            query, match = question, matcher.match(question, vectors[i])
+            query, vector = question, vectors[i]
+            match = matcher.match(query, vector)
             before = questions[i - 1] if i > 0 else previous
             # Only a short question the KB cannot answer alone borrows the previous one's topic:
             # "how do I reset my password?" is short too, but a new subject.
             short = len(lexical_tokens(question)) <= _FOLLOW_UP_MAX_TERMS
             if before and short and match.confidence < threshold:
                 combined = f"{before} {question}"
-                follow = matcher.match(combined, self._embed_queries([combined])[0])
+                combined_vector = self._embed_queries([combined])[0]
+                follow = matcher.match(combined, combined_vector)
                 if follow.confidence > match.confidence:
-                    query, match = combined, follow
+                    query, vector, match = combined, combined_vector, follow
             if match.hit is None or match.confidence < threshold:
                 if _outburst(question):
                     continue
@@ -273,7 +276,7 @@ class ReplySuggester:
             if article_id not in grouped:
                 grouped[article_id], hits[article_id] = [], match.hit
                 order.append(article_id)
-            grouped[article_id].append((question, query))
+            grouped[article_id].append((question, query, vector))
         blocks = []
         for item in order:
             if isinstance(item, tuple):
@@ -282,13 +285,13 @@ class ReplySuggester:
                 blocks.append(self._answer(hits[item], grouped[item], lang))
         return coverage, blocks, kept
 
-    def _answer(self, hit: Hit, asked: list[tuple[str, str]], lang: str) -> _Block:
+    def _answer(self, hit: Hit, asked: list[tuple[str, str, np.ndarray]], lang: str) -> _Block:
         """Quote the passage of the article that answers each question (once each) and cite it."""
         passages: list[str] = []
         quoted = []
-        for question, query in asked:
+        for question, query, vector in asked:
             focus = question if query != question else None
-            passage, section = self.service.quote(hit, query, focus=focus)
+            passage, section = self.service.quote(hit, query, focus=focus, vector=vector)
             if passage and passage not in passages:
                 passages.append(passage)
                 quoted.append(section)

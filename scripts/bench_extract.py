@@ -107,21 +107,14 @@ def qa_items(name: str, embedder, cache: Path) -> list[Item]:
 
 def _embed(items: list[Item], titles: list[str], embedder, cache: Path) -> None:
     """Attach query vectors and per-section unit vectors (passage side, "<title>: <unit>")."""
-    questions = [it.question if it.focus is None else it.question for it in items]
-    qvec = _cached(embedder.embed_queries, questions, cache, "queries")
-    texts: list[str] = []
-    for it, title in zip(items, titles, strict=True):
-        for section in it.sections:
-            texts += quote_texts(title, section)
-    unique = list(dict.fromkeys(texts))
+    qvec = _cached(embedder.embed_queries, [it.question for it in items], cache, "queries")
+    per_item = [[quote_texts(title, s) for s in it.sections] for it, title in zip(items, titles, strict=True)]
+    unique = list(dict.fromkeys(t for sections in per_item for texts in sections for t in texts))
     uvec = _cached(embedder.embed_passages, unique, cache, "units")
     at = {t: i for i, t in enumerate(unique)}
-    for it, title, q in zip(items, titles, qvec, strict=True):
+    for it, sections, q in zip(items, per_item, qvec, strict=True):
         it.query_vector = q
-        it.vectors = [
-            np.stack([uvec[at[t]] for t in quote_texts(title, s)]) if quote_texts(title, s) else None
-            for s in it.sections
-        ]
+        it.vectors = [np.stack([uvec[at[t]] for t in texts]) if texts else None for texts in sections]
 
 
 def support_items(folder: Path, embedder, settings: Settings, cache: Path) -> list[Item]:

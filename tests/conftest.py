@@ -45,6 +45,20 @@ def real_demo_index(tmp_path_factory, real_embedder) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def real_service(tmp_path_factory, real_embedder, real_demo_index):
+    """The chat service on the real demo index, model and calibrator, with a database of its own per module."""
+    from bot.runtime import build_service
+    from bot.settings import Settings
+
+    folder = tmp_path_factory.mktemp("real-service")
+    svc = build_service(
+        Settings(index=real_demo_index, database_url=f"sqlite:///{folder}/pasokh.db"), embedder=real_embedder
+    )
+    yield svc
+    svc.storage.close()
+
+
 def write_article(folder: Path, name: str, text: str) -> Path:
     """Write one article file (dedented) and return its path."""
     path = folder / name

@@ -19,12 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, real_embedder, real_demo_index):
-    folder = tmp_path_factory.mktemp("answers")
-    settings = Settings(index=real_demo_index, database_url=f"sqlite:///{folder}/pasokh.db")
-    svc = build_service(settings, embedder=real_embedder)
-    yield svc
-    svc.storage.close()
+def service(real_service):
+    return real_service
 
 
 def ask(service, message: str, **kw):

@@ -11,7 +11,6 @@ from bot.confidence import Calibrator
 from bot.hours import BusinessHours
 from bot.matching import Matcher
 from bot.related import RelatedArticles
-from bot.runtime import build_service
 from bot.sentiment import FakeSentimentScorer
 from bot.service import ChatRequest, ChatService
 from bot.settings import Settings
@@ -440,15 +439,6 @@ def test_suggest_closes_every_draft_in_the_customer_language(service, suggester,
 
 
 # --- the real model -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def real_service(tmp_path_factory, real_embedder, real_demo_index):
-    folder = tmp_path_factory.mktemp("suggest-real")
-    settings = Settings(index=real_demo_index, database_url=f"sqlite:///{folder}/pasokh.db")
-    svc = build_service(settings, embedder=real_embedder)
-    yield svc
-    svc.storage.close()
 
 
 @pytest.mark.integration
