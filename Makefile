@@ -12,8 +12,19 @@ PORT ?= 8000
 
 # The end-to-end tests drive Debian's Chromium (no browser is ever downloaded by Playwright).
 CHROMIUM ?= /usr/bin/chromium
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-setup: $(VENV)/.installed $(CHROMIUM) postgresql
+setup: $(VENV)/.installed $(CHROMIUM) postgresql $(AXE)
+
+# The end-to-end suite checks accessibility with axe-core (npm, pinned in tests/e2e/package-lock.json); a
+# test tool only, never served by the product. Node and npm come from Debian when missing.
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
+	fi
+	npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The reliability tests (tests/reliability) start a real PostgreSQL server with initdb/pg_ctl from
 # Debian's package (under /usr/lib/postgresql/*/bin); installed only when missing.

@@ -154,6 +154,15 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
+def _csp_error(page, message, errors: list[str]) -> None:
+    """Keep a CSP violation reported on the console (but not the inline styles axe-core itself applies)."""
+    if message.type != "error" or "Content Security Policy" not in message.text:
+        return
+    if getattr(page, "axe_injected", False) and "Applying inline style" in message.text:
+        return
+    errors.append(message.text)
+
+
 @pytest.fixture
 def new_page(browser, server: Server) -> Iterator:
     """Open pages in fresh browser contexts (separate storage); script errors and CSP violations fail the test."""
@@ -166,14 +175,7 @@ def new_page(browser, server: Server) -> Iterator:
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: (
-                errors.append(message.text)
-                if message.type == "error" and "Content Security Policy" in message.text
-                else None
-            ),
-        )
+        page.on("console", lambda message: _csp_error(page, message, errors))
         return page
 
     yield open_page
@@ -282,3 +284,41 @@ class Geometry:
 def geometry() -> type[Geometry]:
     """Layout measurements (text alignment, viewport containment)."""
     return Geometry
+
+
+AXE_SCRIPT = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def _axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"{AXE_SCRIPT} is missing: run `make setup` (it installs the test-only axe-core from npm)")
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def axe() -> object:
+    """Run axe-core on a page and return its serious and critical violations (open shadow roots included).
+
+    The script is evaluated through the browser's debugging channel, so the page's Content-Security-Policy
+    (which blocks injected scripts) is left as it is.
+    """
+    source = _axe_source()
+
+    def run(page, context: object = None) -> list[dict]:
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.axe_injected = True  # its own inline styles are not the page's CSP violations
+            page.evaluate(f"() => {{ {source}\n }}")
+        results = page.evaluate(
+            """async (context) => {
+                const result = await window.axe.run(context || document, {resultTypes: ['violations']});
+                return result.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => ({target: n.target, summary: n.failureSummary})),
+                }));
+            }""",
+            context,
+        )
+        return [v for v in results if v["impact"] in BLOCKING_IMPACTS]
+
+    return run
