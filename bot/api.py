@@ -15,10 +15,10 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -29,8 +29,10 @@ from bot.answer import hit_json
 from bot.api_agents import agent_router
 from bot.auth import AuthError
 from bot.guard import Guard, RateLimiter
+from bot.hours import zone_names
 from bot.metrics import Metrics
 from bot.rebuild import IndexRebuilder, IndexWatcher, RebuildRunning
+from bot.records import conversation_state
 from bot.reports import Reports
 from bot.schemas import (
     ChatResponse,
@@ -40,6 +42,7 @@ from bot.schemas import (
     FeedbackOut,
     MessagesResponse,
     SearchResponse,
+    WidgetConfig,
     chat_body,
 )
 from bot.service import ChatInputError, ChatRequest, ChatService
@@ -105,6 +108,24 @@ def _companions(app: FastAPI, settings: Settings, service: ChatService) -> None:
             timeout=settings.webhook_timeout,
         ).start()
         service.notifier = app.state.notifier
+
+
+def _widget_problem(settings: Settings, site_key: str | None, request: Request) -> str | None:
+    """Why the widget may not run on the requesting page (None when it may): what the API would refuse."""
+    origin = (request.headers.get("origin") or "").rstrip("/")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    keys = settings.site_key_origins()
+    if keys and site_key is not None:
+        allowed = keys.get(site_key)
+        if allowed is None:
+            return "unknown_site_key"
+        if origin and origin not in allowed:
+            return "origin_not_allowed"
+    if origin and origin != own:
+        cors = settings.cors_origin_list()
+        if "*" not in cors and origin not in cors:
+            return "origin_not_allowed"
+    return None
 
 
 def _session_budget(request: Request, session_id: str) -> None:
@@ -298,13 +319,45 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         ticket = svc.storage.latest_ticket(session_id)
         return {
             "session_id": session_id,
-            "state": conversation.state,
+            "state": conversation_state(conversation.state, None if ticket is None else ticket.ref()),
             "lang": conversation.lang,
             "ticket": None
             if ticket is None
-            else {"id": ticket.id, "status": ticket.status, "reason": ticket.reason, "expected_at": ticket.expected_at},
+            else {
+                "id": ticket.id,
+                "status": ticket.status,
+                "reason": ticket.reason,
+                "priority": ticket.priority,
+                "expected_at": ticket.expected_at,
+                "agent": ticket.agent,
+            },
             "messages": [t.to_json() for t in turns],
         }
+
+    @app.get("/v1/widget/config", response_model=WidgetConfig, tags=["customer"])
+    def widget_config(
+        svc: Service,
+        request: Request,
+        x_pasokh_site_key: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> JSONResponse:
+        """Tell the widget whether it may run on this page, and the team's time zone and hours.
+
+        Any page may read the answer (so a widget on a site that is not allowed can say so instead of failing
+        at every message); it holds nothing private.
+        """
+        problem = _widget_problem(settings, x_pasokh_site_key, request)
+        now = svc.clock()
+        opening = svc.hours.next_opening(now)
+        body = {
+            "allowed": problem is None,
+            "problem": problem,
+            "timezone": svc.hours.timezone,
+            "zone_name": zone_names(svc.hours.timezone),
+            "open_now": svc.hours.is_open(now),
+            "next_opening": None if opening is None else opening.astimezone(timezone.utc).isoformat(),
+            "max_message_chars": settings.max_message_chars,
+        }
+        return JSONResponse(body, headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"})
 
     @app.post("/v1/feedback", status_code=201, response_model=FeedbackOut, responses=ERRORS, tags=["customer"])
     def feedback(body: FeedbackBody, svc: Service, request: Request) -> dict:

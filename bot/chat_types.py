@@ -92,11 +92,15 @@ class ChatReply:
     sources: tuple[Source, ...] = ()
     related: tuple[RelatedArticle, ...] = ()
     kind: str = "answer"
-    """What the reply was (answer, small_talk, request, complaint, with_agent); not part of the HTTP body."""
+    """What the reply was: answer, small_talk, request, complaint, or with_agent (the bot stayed silent)."""
     ticket_created: bool = False
     """Whether this turn queued a new ticket (rather than repeating an open one); not part of the HTTP body."""
     message_ids: tuple[int, ...] = ()
     """The stored ids of the customer's message and of this reply (empty while the database is down)."""
+    state: str = "bot"
+    """Where the conversation is after this turn: bot, waiting (for a person), agent or closed."""
+    feedback: bool = False
+    """Whether the customer may rate this reply (it quotes the KB; a handoff notice does not)."""
 
     def to_json(self) -> dict:
         """Return the reply object of the HTTP contract."""
@@ -112,8 +116,11 @@ class ChatReply:
             "sentiment": self.sentiment.to_json(),
             "sources": [s.to_json() for s in self.sources],
             "related": [r.to_json() for r in self.related],
-            "customer_message_id": self.message_ids[0] if len(self.message_ids) == 2 else None,
+            "customer_message_id": self.message_ids[0] if self.message_ids else None,
             "message_id": self.message_ids[1] if len(self.message_ids) == 2 else None,
+            "state": self.state,
+            "kind": self.kind,
+            "feedback": self.feedback,
         }
 
 

@@ -274,6 +274,12 @@ def _zone_city(zone_key: str) -> str:
     return zone_key.rsplit("/", 1)[-1].replace("_", " ")
 
 
+def zone_names(zone_key: str) -> dict[str, str]:
+    """Return the zone as a reader says it after a time, per language: {"fa": "به وقت تهران", "en": "Tehran time"}."""
+    city = _zone_city(zone_key)
+    return {"fa": f"به وقت {'تهران' if zone_key == 'Asia/Tehran' else city}", "en": f"{city} time"}
+
+
 def _describe_en(opening: datetime, now: datetime, zone_key: str) -> str:
     """Return e.g. "tomorrow, Saturday 15 Farvardin (4 April), at 8:00 Tehran time"."""
     jalali = jdatetime.date.fromgregorian(date=opening.date())

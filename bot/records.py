@@ -19,6 +19,43 @@ TICKET_RELEASED = "released"
 TICKET_STATUSES = (TICKET_OPEN, TICKET_CLAIMED, TICKET_RESOLVED, TICKET_RELEASED)
 ACTIVE_STATUSES = (TICKET_OPEN, TICKET_CLAIMED)
 
+# Where a conversation is, as the customer and the agents see it (docs/chat.md, "Conversation states").
+WITH_BOT = "bot"
+WAITING = "waiting"
+WITH_AGENT = "agent"
+CLOSED = "closed"
+CONVERSATION_STATES = (WITH_BOT, WAITING, WITH_AGENT, CLOSED)
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    """What a chat turn needs to know about a conversation's latest ticket (not its transcript)."""
+
+    id: str
+    reason: str
+    status: str
+    priority: str
+    agent: str | None = None
+
+
+def conversation_state(state: str, ticket: TicketRef | None) -> str:
+    """Return ``bot``, ``waiting``, ``agent`` or ``closed`` from the stored state and the latest ticket.
+
+    A handed-off conversation waits for a person until an agent claims its ticket (or replies, which claims
+    it); it is closed once the ticket is resolved, until the customer writes again. A released ticket gives
+    the conversation back to the bot.
+    """
+    if state != STATE_HUMAN:
+        return WITH_BOT
+    status = ticket.status if ticket is not None else TICKET_OPEN
+    if status == TICKET_CLAIMED:
+        return WITH_AGENT
+    if status == TICKET_RESOLVED:
+        return CLOSED
+    if status == TICKET_RELEASED:
+        return WITH_BOT
+    return WAITING
+
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
@@ -65,7 +102,20 @@ class Turn:
             "related": details.get("related", []),
             "sentiment": details.get("sentiment"),
             "agent": details.get("agent"),
+            "kind": details.get("kind") if self.role == "bot" else None,
+            "feedback": self.invites_feedback,
         }
+
+    @property
+    def invites_feedback(self) -> bool:
+        """Whether the customer may rate this message: a bot reply that quotes the KB, not a handoff notice."""
+        if self.role != "bot":
+            return False
+        details = self.details or {}
+        if "feedback" in details:
+            return bool(details["feedback"])
+        # Replies stored before this was recorded: an answer with sources that did not hand off.
+        return bool(details.get("sources")) and details.get("kind", "answer") == "answer" and not self.handoff_reason
 
 
 @dataclass(frozen=True)
@@ -133,6 +183,10 @@ class Ticket:
     first_reply_at: datetime | None = None
     resolved_at: datetime | None = None
     released_at: datetime | None = None
+
+    def ref(self) -> TicketRef:
+        """Return the ticket's id, reason, status, priority and agent (what a chat turn needs)."""
+        return TicketRef(self.id, self.reason, self.status, self.priority, self.agent)
 
     def to_json(self, messages: list[Turn] | None = None) -> dict[str, Any]:
         """Return the ticket as the agent API shows it; ``messages`` replaces the handoff-time transcript."""

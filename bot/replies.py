@@ -49,9 +49,17 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "ticket": {"fa": "شماره‌ی پیگیری شما: {ticket}", "en": "Your reference number: {ticket}"},
     "phone": {"fa": "شماره‌ی تماس پشتیبانی: {phone}", "en": "Support phone: {phone}"},
-    "waiting_for_agent": {
-        "fa": "پیامتان ثبت شد و همکارم در پشتیبانی آن را می‌بیند.",
-        "en": "Your message has been added to the conversation and a colleague in our support team will see it.",
+    "ticket_stays_open": {
+        "fa": "درخواست شما{ticket} همچنان باز است و همکارم در پشتیبانی هم در همین گفتگو پاسخ می‌دهد.",
+        "en": "Your request{ticket} stays open, and a colleague from our support team will also reply here.",
+    },
+    "added_to_ticket": {
+        "fa": "پیامتان به درخواست شما{ticket} اضافه شد؛ همکارم در پشتیبانی در همین گفتگو پاسخ می‌دهد.",
+        "en": "I've added this to your request{ticket}; a colleague from our support team will reply here.",
+    },
+    "already_queued": {
+        "fa": "گفتگو به همکارانم در پشتیبانی سپرده شده است{ticket}؛ یکی از آن‌ها در همین گفتگو پاسخ می‌دهد.",
+        "en": "This conversation is already with our support team{ticket}; a colleague will reply here.",
     },
     "thanks": {
         "fa": "خواهش می‌کنم! اگر سؤال دیگری دارید، در خدمتم.",

@@ -12,6 +12,8 @@ from bot.chat_types import BIDI_CONTROLS_RE, CONTROL_CHARS_RE
 
 Lang = Literal["fa", "en"]
 Reason = Literal["low_confidence", "requested", "angry", "repeated_failure"]
+State = Literal["bot", "waiting", "agent", "closed"]
+Kind = Literal["answer", "small_talk", "request", "complaint", "with_agent"]
 MAX_AGENT_NAME = 100
 MAX_COMMENT = 2000
 
@@ -121,6 +123,13 @@ class ChatResponse(BaseModel):
         None, description="Id of this reply in the conversation (for feedback); null while the database is down."
     )
     customer_message_id: int | None = Field(None, description="Id of the customer's message.")
+    state: State = Field(
+        "bot",
+        description="Where the conversation is after this turn: with the bot, waiting for a person (a ticket is "
+        "open), with an agent (the bot stays silent: reply is empty) or closed by an agent.",
+    )
+    kind: Kind = Field("answer", description="What the reply was; with_agent: the bot said nothing.")
+    feedback: bool = Field(False, description="Whether the reply quotes the KB and may be rated (thumbs).")
 
 
 class SearchResult(BaseModel):
@@ -175,25 +184,43 @@ class MessageOut(BaseModel):
     related: list[dict[str, Any]]
     sentiment: dict[str, Any] | None
     agent: str | None
+    kind: str | None = Field(None, description="A bot reply's kind (as in POST /v1/chat).")
+    feedback: bool = Field(False, description="Whether the customer may rate this message (a bot answer).")
 
 
 class TicketBrief(BaseModel):
     """The conversation's current handoff, as the customer may see it."""
 
     id: str
-    status: str
+    status: Literal["open", "claimed", "resolved", "released"]
     reason: str
+    priority: str
     expected_at: datetime | None
+    agent: str | None = Field(None, description="The agent who took the conversation, once one has.")
 
 
 class MessagesResponse(BaseModel):
     """A conversation's messages after a given id."""
 
     session_id: str
-    state: Literal["bot", "human"]
+    state: State
     lang: str
     ticket: TicketBrief | None
     messages: list[MessageOut]
+
+
+class WidgetConfig(BaseModel):
+    """What the chat widget needs before its first message (``GET /v1/widget/config``)."""
+
+    allowed: bool = Field(description="Whether the widget may be used here (site key known, page origin allowed).")
+    problem: Literal["unknown_site_key", "origin_not_allowed"] | None = Field(
+        None, description="Why it may not; null when allowed."
+    )
+    timezone: str = Field(description="The support team's IANA time zone: every time shown is in it.")
+    zone_name: dict[str, str] = Field(description='The zone as a reader says it, per language ("Tehran time").')
+    open_now: bool = Field(description="Whether the team is working now.")
+    next_opening: datetime | None = Field(None, description="When the team next starts work (now, when open).")
+    max_message_chars: int = Field(description="The longest message POST /v1/chat accepts.")
 
 
 class FeedbackBody(Strict):

@@ -38,7 +38,21 @@ from bot.hours import BusinessHours, handoff_eta
 from bot.human_request import detect_human_request
 from bot.matching import Match, Matcher
 from bot.questions import split_questions
-from bot.records import STATE_HUMAN, Conversation, ConversationUpdate, NewTicket, Turn, utcnow
+from bot.records import (
+    CLOSED,
+    STATE_BOT,
+    STATE_HUMAN,
+    WAITING,
+    WITH_AGENT,
+    WITH_BOT,
+    Conversation,
+    ConversationUpdate,
+    NewTicket,
+    TicketRef,
+    Turn,
+    conversation_state,
+    utcnow,
+)
 from bot.related import RelatedArticles
 from bot.sentiment import Sentiment, SentimentScorer
 from bot.settings import Settings
@@ -193,8 +207,14 @@ class ChatService:
         vector = self.embedder.embed_queries([message])[0]
         mood = self.sentiment.score(message, vector)
         now = self.clock()
-        if conversation.state == STATE_HUMAN:
-            return self._while_with_agent(conversation, message, lang, mood, now, name)
+        ticket = self._latest_ticket(conversation)
+        phase = conversation_state(conversation.state, ticket)
+        if phase == WITH_AGENT:
+            return self._for_agent(conversation, message, lang, mood, now, ticket)
+        # Waiting for a person: the ticket stays as it is; the bot answers what it is sure of in the meantime.
+        waiting = phase == WAITING
+        if phase == CLOSED:  # the agent closed the ticket: a new message starts again with the bot
+            conversation = replace(conversation, state=STATE_BOT, failures=0)
 
         talk = small_talk(message)
         facts_requested = detect_human_request(message).requested
@@ -211,16 +231,19 @@ class ChatService:
                 angry=mood.angry,
                 small_talk=talk is not None,
                 dissatisfied=unhappy,
-                failures_before=conversation.failures,
+                failures_before=0 if waiting else conversation.failures,
                 failure_limit=self.settings.failures_before_handoff,
             )
         )
-        text, sources = self._compose(answers, decision, talk, mood, lang, name)
-        ticket = None
-        if decision.handoff:
+        text, sources = self._compose(answers, decision, talk, mood, lang, name, waiting=waiting)
+        asks_person = facts_requested and not decision.answered
+        new_ticket = None
+        if waiting:
+            text = self._waiting_note(text, decision, talk, ticket, mood, lang)
+        elif decision.handoff:
             # With some questions answered, the ticket's question is what is left for the person.
             partly = unanswered and len(unanswered) < len(answers)
-            ticket = NewTicket(
+            new_ticket = NewTicket(
                 id=new_ticket_id(),
                 reason=decision.reason or "low_confidence",
                 priority=decision.priority,
@@ -238,21 +261,29 @@ class ChatService:
                 )
                 if part
             )
-            text = f"{text}\n{replies.text('ticket', lang, ticket=ticket.id)}"
+            text = f"{text}\n{replies.text('ticket', lang, ticket=new_ticket.id)}"
         top = next((a for a in answers if self._sure(a)), None)
         kind = _kind(talk, decision, unhappy)
-        related = self.related.for_answer(
-            [s.article_id for s in sources],
-            [h.article.id for a in answers for h in a.match.hits[1:4]],
-            lang,
+        handed_off = decision.handoff and not waiting
+        # Thumbs are for replies that quote the KB, not for a notice that a person takes over.
+        feedback = bool(sources) and not handed_off
+        related = (
+            []
+            if handed_off or talk
+            else self.related.for_answer(
+                [s.article_id for s in sources],
+                [h.article.id for a in answers for h in a.match.hits[1:4]],
+                lang,
+            )
         )
         update = ConversationUpdate(
             lang=lang,
-            state=STATE_HUMAN if decision.handoff else conversation.state,
-            failures=decision.failures,
+            state=STATE_HUMAN if decision.handoff or waiting else conversation.state,
+            failures=conversation.failures if waiting else decision.failures,
             topic_article_id=top.match.hit.article.id if top and top.match.hit else conversation.topic_article_id,
             # The last question asked, answered or not: a follow-up ("and for Mashhad?") leans on it.
-            topic_question=answers[-1].query if answers else conversation.topic_question,
+            # A request for a person is not a topic to come back to.
+            topic_question=answers[-1].query if answers and not asks_person else conversation.topic_question,
             customer_name=request.customer_name,
             turns=(
                 Turn("customer", message, now, lang=lang, details={"sentiment": mood.to_json()}),
@@ -263,7 +294,8 @@ class ChatService:
                     lang=lang,
                     answered=decision.answered,
                     confidence=round(confidence, 4),
-                    handoff_reason=decision.reason,
+                    # While waiting no new handoff is made: the question stays unanswered (a content gap).
+                    handoff_reason=None if waiting else decision.reason,
                     details={
                         "sources": [s.to_json() for s in sources],
                         "candidates": [
@@ -273,32 +305,78 @@ class ChatService:
                         ],
                         "small_talk": talk,
                         "kind": kind,
+                        "feedback": feedback,
                         "related": [r.to_json() for r in related],
                     },
                 ),
             ),
-            ticket=ticket,
+            ticket=new_ticket,
         )
         stored = self._store(conversation.id, update, conversation if new else None)
         ticket_id = stored.ticket_id
         if ticket_id and self.notifier is not None:
             self.notifier.notify(ticket_id)
+        if waiting and ticket is not None:
+            ticket_id = ticket.id
         return ChatReply(
             session_id=conversation.id,
             reply=text,
             lang=lang,
             answered=decision.answered,
             confidence=confidence,
-            handoff=decision.handoff,
-            handoff_reason=decision.reason,
+            handoff=decision.handoff or waiting,
+            handoff_reason=ticket.reason if waiting and ticket is not None else decision.reason,
             ticket_id=ticket_id,
             sentiment=mood,
             sources=tuple(sources),
             related=tuple(related),
             kind=kind,
-            ticket_created=ticket_id is not None,
+            ticket_created=stored.ticket_id is not None,
             message_ids=stored.turn_ids,
+            state=WAITING if decision.handoff or waiting else WITH_BOT,
+            feedback=feedback,
         )
+
+    def _latest_ticket(self, conversation: Conversation) -> TicketRef | None:
+        """Return a handed-off conversation's latest ticket (None with the bot, or with the database down)."""
+        if conversation.state != STATE_HUMAN:
+            return None
+        try:
+            return self.storage.latest_ticket_ref(conversation.id)
+        except _UNAVAILABLE:
+            logger.exception("database unavailable reading the ticket of session %s", conversation.id)
+            return None
+
+    def _waiting_note(
+        self,
+        text: str,
+        decision: HandoffDecision,
+        talk: str | None,
+        ticket: TicketRef | None,
+        mood: Sentiment,
+        lang: str,
+    ) -> str:
+        """Say, once, where the customer's open request stands (never the "not available" notice again)."""
+        if mood.angry and ticket is not None:
+            self._escalate(ticket)
+        if talk is not None and not decision.handoff:
+            return text
+        reference = f" ({ticket.id})" if ticket is not None else ""
+        if decision.answered:
+            key = "ticket_stays_open"
+        elif decision.reason == "requested":
+            key = "already_queued"
+        else:
+            key = "added_to_ticket"
+        return "\n\n".join(part for part in (text, replies.text(key, lang, ticket=reference)) if part)
+
+    def _escalate(self, ticket: TicketRef) -> None:
+        """Move an open ticket up the queue: its customer is angry."""
+        try:
+            if self.storage.escalate_ticket(ticket.id):
+                logger.info("ticket %s raised to high priority: the customer is upset", ticket.id)
+        except _UNAVAILABLE:
+            logger.exception("database unavailable raising ticket %s", ticket.id)
 
     def _answers(self, message: str, vector: np.ndarray, conversation: Conversation) -> list[_Answer]:
         """Match each question of the message; a short follow-up borrows the previous question's topic."""
@@ -340,6 +418,8 @@ class ChatService:
         mood: Sentiment,
         lang: str,
         name: str | None,
+        *,
+        waiting: bool = False,
     ) -> tuple[str, list[Source]]:
         parts: list[str] = []
         sources: list[Source] = []
@@ -369,7 +449,7 @@ class ChatService:
         elif not decision.handoff:
             parts.append(replies.text("not_found", lang))
             parts.append(replies.text("rephrase", lang))
-        elif decision.reason in ("low_confidence", "repeated_failure"):
+        elif decision.reason in ("low_confidence", "repeated_failure") and not waiting:
             parts.append(replies.text("not_found", lang))
         return "\n\n".join(parts), sources
 
@@ -419,43 +499,40 @@ class ChatService:
         )
         return picked.text, sections[picked.section]
 
-    def _while_with_agent(
-        self, conversation: Conversation, message: str, lang: str, mood: Sentiment, now: datetime, name: str | None
+    def _for_agent(
+        self,
+        conversation: Conversation,
+        message: str,
+        lang: str,
+        mood: Sentiment,
+        now: datetime,
+        ticket: TicketRef | None,
     ) -> ChatReply:
-        """Store a handed-off conversation's message for the agent; do not answer from the KB."""
-        ticket = self.storage.latest_ticket_ref(conversation.id)
-        parts = []
-        if mood.angry:
-            parts.append(replies.text("apology", lang, name=replies.name_prefix(name, lang)))
-        parts.append(replies.text("waiting_for_agent", lang))
-        parts.append(handoff_eta(self.hours, now, lang, phone=self.settings.support_phone))
-        text = "\n\n".join(parts)
+        """Store the message for the agent who has the conversation, and stay silent (no bot reply)."""
+        if mood.angry and ticket is not None:
+            self._escalate(ticket)
         update = ConversationUpdate(
             lang=lang,
             state=conversation.state,
             failures=conversation.failures,
             topic_article_id=conversation.topic_article_id,
             topic_question=conversation.topic_question,
-            turns=(
-                Turn("customer", message, now, lang=lang, details={"sentiment": mood.to_json()}),
-                Turn(
-                    "bot", text, self.clock(), lang=lang, answered=False, confidence=0.0, details={"kind": "with_agent"}
-                ),
-            ),
+            turns=(Turn("customer", message, now, lang=lang, details={"sentiment": mood.to_json()}),),
         )
         stored = self._store(conversation.id, update, None)
         return ChatReply(
             session_id=conversation.id,
-            reply=text,
+            reply="",
             lang=lang,
             answered=False,
             confidence=0.0,
             handoff=True,
-            handoff_reason=ticket[1] if ticket else None,
-            ticket_id=ticket[0] if ticket else None,
+            handoff_reason=ticket.reason if ticket else None,
+            ticket_id=ticket.id if ticket else None,
             sentiment=mood,
             kind="with_agent",
             message_ids=stored.turn_ids,
+            state=WITH_AGENT,
         )
 
     def _store(self, conversation_id: str, update: ConversationUpdate, new: Conversation | None) -> Recorded:

@@ -35,6 +35,7 @@ from bot.records import (
     NewTicket,
     SavedReply,
     Ticket,
+    TicketRef,
     Turn,
     utcnow,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "Storage",
     "Ticket",
     "TicketConflict",
+    "TicketRef",
     "Turn",
     "utcnow",
 ]
@@ -130,7 +132,7 @@ _UPDATE_CONVERSATION = (
 _INSERT_TURN = insert(_turns).returning(_turns.c.id)
 _INSERT_TICKET = insert(_tickets)
 _SELECT_LATEST_TICKET_REF = (
-    select(_tickets.c.id, _tickets.c.reason)
+    select(_tickets.c.id, _tickets.c.reason, _tickets.c.status, _tickets.c.priority, _tickets.c.agent)
     .where(_tickets.c.conversation_id == bindparam("cid"))
     .order_by(_tickets.c.created_at.desc())
     .limit(1)
@@ -328,14 +330,23 @@ class Storage:
             ).first()
             return None if row is None else _ticket(row)
 
-    def latest_ticket_ref(self, conversation_id: str) -> tuple[str, str] | None:
-        """Return the id and reason of the conversation's most recent ticket, or None.
+    def latest_ticket_ref(self, conversation_id: str) -> TicketRef | None:
+        """Return the conversation's most recent ticket (id, reason, status, priority, agent), or None.
 
         What a turn in a handed-off conversation needs, without reading the ticket's transcript.
         """
         with self._connect() as conn:
             row = conn.execute(_SELECT_LATEST_TICKET_REF, {"cid": conversation_id}).first()
-            return None if row is None else (row.id, row.reason)
+            return None if row is None else TicketRef(row.id, row.reason, row.status, row.priority, row.agent)
+
+    def escalate_ticket(self, ticket_id: str) -> bool:
+        """Raise an active ticket to high priority (the customer got angry while waiting); False if it was not."""
+        with self._session() as session:
+            row = session.get(TicketRow, ticket_id, with_for_update=True)
+            if row is None or row.status not in ACTIVE_STATUSES or row.priority == "high":
+                return False
+            row.priority = "high"
+            return True
 
     def list_tickets(
         self,

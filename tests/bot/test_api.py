@@ -16,7 +16,8 @@ from bot.storage import Storage
 
 CONTRACT_FIELDS = {
     "session_id", "reply", "lang", "answered", "confidence", "handoff", "handoff_reason",
-    "ticket_id", "sentiment", "sources", "related", "message_id", "customer_message_id",
+    "ticket_id", "sentiment", "sources", "related", "message_id", "customer_message_id", "state", "kind",
+    "feedback",
 }  # fmt: skip
 
 
@@ -195,16 +196,48 @@ def test_chat_two_failures_in_a_row_hand_off(client, question, complaint, lang):
     assert [t["role"] for t in ticket.transcript] == ["customer", "bot"] * 3
 
 
-def test_chat_after_handoff_bot_stops_answering_until_released(client):
+def test_waiting_for_a_person_the_bot_answers_what_it_is_sure_of_and_keeps_the_one_ticket(client):
     handed = chat(client, "I want to talk to a human")
-    sid = handed["session_id"]
-    again = chat(client, "How much is shipping in Tehran?", session_id=sid)
-    assert again["handoff"] is True and again["answered"] is False
-    assert again["ticket_id"] == handed["ticket_id"] and again["handoff_reason"] == "requested"
-    assert "35,000" not in again["reply"]
-    assert client.app.state.service.storage.release(sid)
+    sid, tid = handed["session_id"], handed["ticket_id"]
+    assert handed["state"] == "waiting" and handed["feedback"] is False and handed["related"] == []
+    answered = chat(client, "How much is shipping in Tehran?", session_id=sid)
+    assert answered["answered"] is True and answered["sources"] and answered["feedback"] is True
+    assert answered["state"] == "waiting" and answered["handoff"] is True
+    assert answered["ticket_id"] == tid and answered["handoff_reason"] == "requested"
+    assert tid in answered["reply"] and "stays open" in answered["reply"]
+    unsure = chat(client, "zxqv blorp quux", session_id=sid)
+    assert unsure["answered"] is False and unsure["ticket_id"] == tid and unsure["state"] == "waiting"
+    assert f"added this to your request ({tid})" in unsure["reply"]
+    again = chat(client, "Can I talk to a person please?", session_id=sid)
+    assert again["ticket_id"] == tid and "already with our support team" in again["reply"]
+    # The "when a person will pick up" notice was given once, with the handoff; it is not repeated.
+    notices = [m["text"] for m in messages(client, sid) if m["role"] == "bot"]
+    eta = ("reply here shortly", "not available")
+    assert sum(any(e in text for e in eta) for text in notices) == 1
+    storage = client.app.state.service.storage
+    assert [t.id for t in storage.list_tickets(status=None)] == [tid]
+    assert storage.release(sid)
     back = chat(client, "How much is shipping in Tehran?", session_id=sid)
-    assert back["answered"] is True and back["handoff"] is False
+    assert back["answered"] is True and back["handoff"] is False and back["state"] == "bot"
+    assert tid not in back["reply"]
+
+
+def test_angry_while_waiting_raises_the_ticket_to_high_priority(client):
+    handed = chat(client, "I want to talk to a human")
+    storage = client.app.state.service.storage
+    assert storage.get_ticket(handed["ticket_id"]).priority == "normal"
+    angry = chat(
+        client, "WHERE IS MY ORDER?!!! This is the third time I ask, useless!!!", session_id=handed["session_id"]
+    )
+    assert angry["sentiment"]["angry"] is True and angry["ticket_id"] == handed["ticket_id"]
+    assert storage.get_ticket(handed["ticket_id"]).priority == "high"
+    assert len(storage.list_tickets(status=None)) == 1
+
+
+def messages(client, sid: str) -> list[dict]:
+    response = client.get(f"/v1/conversations/{sid}/messages")
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]
 
 
 def test_handoff_eta_names_next_opening_when_closed(demo_index, tmp_path):

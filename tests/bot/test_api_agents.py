@@ -225,12 +225,14 @@ def test_ticket_lifecycle_claim_reply_resolve(client):
     ).json()
     assert replied["first_reply_at"] and replied["transcript"][-1]["role"] == "agent"
     widget = client.get(f"/v1/conversations/{sid}/messages").json()
-    assert widget["state"] == "human" and widget["ticket"]["status"] == "claimed"
+    assert widget["state"] == "agent" and widget["ticket"]["status"] == "claimed"
+    assert widget["ticket"]["agent"] == "maryam"
     assert tid in widget["messages"][1]["text"]  # the stored reply keeps the reference number
     assert (widget["messages"][-1]["role"], widget["messages"][-1]["text"]) == ("agent", "Hi Sara, I'm here.")
     assert widget["messages"][-1]["agent"] == "maryam"
     resolved = client.post(f"/v1/handoffs/{tid}/resolve", headers=AGENT).json()
     assert resolved["status"] == "resolved" and resolved["resolved_at"]
+    assert client.get(f"/v1/conversations/{sid}/messages").json()["state"] == "closed"
     late = client.post(f"/v1/handoffs/{tid}/reply", json={"agent": "maryam", "text": "x"}, headers=AGENT)
     assert late.status_code == 409
     assert client.get("/v1/handoffs", headers=AGENT).json()["tickets"] == []
@@ -242,13 +244,40 @@ def test_ticket_lifecycle_claim_reply_resolve(client):
 def test_release_gives_the_conversation_back_to_the_bot(client):
     body = handoff(client)
     tid, sid = body["ticket_id"], body["session_id"]
-    waiting = chat(client, "How much is shipping in Tehran?", session_id=sid)
-    assert waiting["answered"] is False and waiting["handoff"] is True
+    waiting = chat(client, "zxqv blorp quux", session_id=sid)
+    assert waiting["answered"] is False and waiting["handoff"] is True and waiting["state"] == "waiting"
     released = client.post(f"/v1/handoffs/{tid}/release", headers=AGENT).json()
     assert released["status"] == "released" and released["released_at"]
+    assert client.get(f"/v1/conversations/{sid}/messages").json()["state"] == "bot"
     back = chat(client, "How much is shipping in Tehran?", session_id=sid)
-    assert back["answered"] is True and back["handoff"] is False
+    assert back["answered"] is True and back["handoff"] is False and back["state"] == "bot"
     assert client.post(f"/v1/handoffs/{tid}/release", headers=AGENT).status_code == 409
+
+
+def test_with_an_agent_the_bot_stays_silent_and_the_agent_sees_the_message(client):
+    body = handoff(client)
+    tid, sid = body["ticket_id"], body["session_id"]
+    client.post(f"/v1/handoffs/{tid}/reply", json={"agent": "maryam", "text": "Hi, I'm here."}, headers=AGENT)
+    quiet = chat(client, "How much is shipping in Tehran?", session_id=sid)
+    assert quiet["reply"] == "" and quiet["message_id"] is None and quiet["customer_message_id"]
+    assert (quiet["state"], quiet["kind"], quiet["ticket_id"]) == ("agent", "with_agent", tid)
+    transcript = client.get(f"/v1/handoffs/{tid}", headers=AGENT).json()["transcript"]
+    assert (transcript[-1]["role"], transcript[-1]["text"]) == ("customer", "How much is shipping in Tehran?")
+    assert transcript[-2]["role"] == "agent"  # no bot message after the agent's
+
+
+def test_after_the_agent_closes_the_ticket_the_next_message_is_the_bots(client):
+    body = handoff(client)
+    tid, sid = body["ticket_id"], body["session_id"]
+    client.post(f"/v1/handoffs/{tid}/claim", json={"agent": "maryam"}, headers=AGENT)
+    assert client.get(f"/v1/conversations/{sid}/messages").json()["state"] == "agent"
+    client.post(f"/v1/handoffs/{tid}/resolve", headers=AGENT)
+    assert client.get(f"/v1/conversations/{sid}/messages").json()["state"] == "closed"
+    back = chat(client, "How much is shipping in Tehran?", session_id=sid)
+    assert back["answered"] is True and back["state"] == "bot" and back["ticket_id"] is None
+    assert client.get(f"/v1/conversations/{sid}/messages").json()["state"] == "bot"
+    again = handoff(client, "I want to talk to a human", session_id=sid)
+    assert again["ticket_id"] != tid and again["state"] == "waiting"
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,8 @@ def test_cli_search_and_ask(small_kb, tmp_path, capsys, env_fake):
 
 CHAT_FIELDS = {
     "session_id", "reply", "lang", "answered", "confidence", "handoff", "handoff_reason",
-    "ticket_id", "sentiment", "sources", "related", "message_id", "customer_message_id",
+    "ticket_id", "sentiment", "sources", "related", "message_id", "customer_message_id", "state", "kind",
+    "feedback",
 }  # fmt: skip
 
 

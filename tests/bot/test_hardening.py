@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from apphelpers import make_client
+from apphelpers import FRIDAY, make_client
 from conftest import DEMO_KB
 
 from bot.guard import RateLimiter
@@ -220,3 +220,33 @@ def test_json_log_lines_are_objects():
     assert (entry["level"], entry["logger"], entry["message"], entry["session"]) == (
         "WARNING", "pasokh.test.json", "ticket T-1 queued", "abc",
     )  # fmt: skip
+
+
+def test_widget_config_says_where_the_widget_may_run_and_any_page_may_read_it(demo_index, tmp_path):
+    overrides = {"site_keys": "shop-key=https://shop.example", "cors_origins": "https://shop.example"}
+    with make_client(demo_index, tmp_path, **overrides) as c:
+
+        def config(key: str | None, origin: str | None) -> dict:
+            headers = {k: v for k, v in (("X-Pasokh-Site-Key", key), ("Origin", origin)) if v}
+            response = c.get("/v1/widget/config", headers=headers)
+            assert response.status_code == 200, response.text
+            # Readable by the asking page: "*", or its own origin where CORS already allows it.
+            assert response.headers["access-control-allow-origin"] in ("*", origin)
+            return response.json()
+
+        good = config("shop-key", "https://shop.example")
+        assert good["allowed"] is True and good["problem"] is None
+        assert good["timezone"] == "Asia/Tehran" and good["zone_name"] == {"fa": "به وقت تهران", "en": "Tehran time"}
+        assert good["max_message_chars"] == 4000 and isinstance(good["open_now"], bool)
+        assert config("shop-key", "https://evil.example")["problem"] == "origin_not_allowed"
+        assert config("wrong-key", "https://shop.example")["problem"] == "unknown_site_key"
+        # No key, but a page on an origin the API does not serve (CORS): sending would fail, so it says so.
+        assert config(None, "https://other.example")["problem"] == "origin_not_allowed"
+        assert config(None, None)["allowed"] is True  # the server's own pages
+
+
+def test_widget_config_next_opening_is_the_teams_next_start(demo_index, tmp_path):
+    with make_client(demo_index, tmp_path, now=FRIDAY) as c:
+        body = c.get("/v1/widget/config").json()
+    # Closed on Friday; Saturday 08:00 in Tehran (UTC+3:30) is 04:30 UTC.
+    assert body["open_now"] is False and body["next_opening"] == "2026-11-28T04:30:00+00:00"

@@ -58,7 +58,8 @@ def test_storage_ticket_holds_full_transcript_and_survives_reopen(storage, tmp_p
     assert ticket.expected_at == NOW
     assert again.get_conversation(conv.id).state == "human"
     assert again.latest_ticket(conv.id).id == ticket_id
-    assert again.latest_ticket_ref(conv.id) == (ticket_id, "angry")
+    ref = again.latest_ticket_ref(conv.id)
+    assert (ref.id, ref.reason, ref.status, ref.priority, ref.agent) == (ticket_id, "angry", "open", "high", None)
     assert again.latest_ticket_ref("no-such-conversation") is None
     again.close()
 
