@@ -16,8 +16,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -88,9 +91,15 @@ def demo_index(real_demo_index: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="session")
 def server(demo_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real ``pasokh serve`` on a free port with a throwaway database; stopped at the end of the session."""
-    work = tmp_path_factory.mktemp("e2e-server")
+    with _serve(demo_index, tmp_path_factory.mktemp("e2e-server")) as running:
+        yield running
+
+
+@contextmanager
+def _serve(demo_index: Path, work: Path, port: int | None = None, env_extra: dict | None = None) -> Iterator[Server]:
+    """Start ``pasokh serve`` over ``demo_index`` with ``env_extra`` settings; yield once healthy, then stop it."""
     log = work / "serve.log"
-    port = _free_port()
+    port = port or _free_port()
     env = {
         **os.environ,
         "PASOKH_INDEX": str(demo_index),
@@ -99,6 +108,7 @@ def server(demo_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "PASOKH_AGENT_KEY": AGENT_KEY,
         "PASOKH_ADMIN_KEY": ADMIN_KEY,
         "PASOKH_HANDOFF_WEBHOOK_URL": "",
+        **(env_extra or {}),
     }
     env.pop("DATABASE_URL", None)
     with log.open("w") as out:
@@ -132,6 +142,33 @@ def server(demo_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _hours_closed_now(zone: str = "Asia/Tehran") -> str:
+    """Business hours of one hour a day, starting three hours from now in ``zone``: the team is away now."""
+    start = (datetime.now(ZoneInfo(zone)).hour + 3) % 24
+    return f"sat-fri {start:02d}:00-{start + 1:02d}:00"
+
+
+@pytest.fixture(scope="session")
+def site_server(demo_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A second server for embedding and time-zone tests: site keys checked, and its team away now.
+
+    It is reached as ``http://127.0.0.1:PORT`` (its own demo page, site key ``demo``) and pages served as
+    ``http://localhost:PORT`` stand for another website: site key ``shop`` is allowed there (and CORS lets that
+    origin call the API), ``demo`` is not, and any other key is unknown. Its business hours are one hour a day
+    starting three hours from now (Tehran time), so every handoff names an opening later today or tomorrow.
+    """
+    port = _free_port()
+    env = {
+        "PASOKH_SITE_KEYS": f"demo=http://127.0.0.1:{port}; shop=http://localhost:{port}",
+        "PASOKH_CORS_ORIGINS": f"http://localhost:{port}",
+        "PASOKH_TIMEZONE": "Asia/Tehran",
+        "PASOKH_BUSINESS_HOURS": _hours_closed_now(),
+        "PASOKH_HOLIDAYS": "",
+    }
+    with _serve(demo_index, tmp_path_factory.mktemp("e2e-site-server"), port, env) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -169,8 +206,11 @@ def new_page(browser, server: Server) -> Iterator:
     contexts = []
     errors: list[str] = []
 
-    def open_page(width: int = 1280, height: int = 800):
-        context = browser.new_context(viewport={"width": width, "height": height}, base_url=server.url)
+    def open_page(width: int = 1280, height: int = 800, timezone: str | None = None, base_url: str | None = None):
+        options = {"timezone_id": timezone} if timezone else {}
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, base_url=base_url or server.url, **options
+        )
         context.set_default_timeout(30_000)
         contexts.append(context)
         page = context.new_page()
@@ -232,8 +272,10 @@ class Widget:
 def open_widget(new_page):
     """Open the demo page (or ``path``) in a fresh context and return a :class:`Widget` on it."""
 
-    def start(path: str = "/?lang=fa", width: int = 1280, height: int = 800) -> Widget:
-        page = new_page(width, height)
+    def start(
+        path: str = "/?lang=fa", width: int = 1280, height: int = 800, timezone: str | None = None, base_url=None
+    ) -> Widget:
+        page = new_page(width, height, timezone, base_url)
         page.goto(path)
         widget = Widget(page)
         widget.bubble.wait_for(state="visible")
