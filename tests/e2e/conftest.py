@@ -270,12 +270,23 @@ class Widget:
 
 @pytest.fixture
 def open_widget(new_page):
-    """Open the demo page (or ``path``) in a fresh context and return a :class:`Widget` on it."""
+    """Open the demo page (or ``path``) in a fresh context and return a :class:`Widget` on it.
+
+    ``timezone`` is the browser's own zone; ``pages`` maps addresses to HTML the browser serves itself (a page
+    of another website that embeds the widget).
+    """
 
     def start(
-        path: str = "/?lang=fa", width: int = 1280, height: int = 800, timezone: str | None = None, base_url=None
+        path: str = "/?lang=fa",
+        width: int = 1280,
+        height: int = 800,
+        timezone: str | None = None,
+        base_url: str | None = None,
+        pages: dict[str, str] | None = None,
     ) -> Widget:
         page = new_page(width, height, timezone, base_url)
+        for url, html in (pages or {}).items():  # pages of other websites, served by the browser itself
+            page.route(url, lambda route, html=html: route.fulfill(content_type="text/html", body=html))
         page.goto(path)
         widget = Widget(page)
         widget.bubble.wait_for(state="visible")
