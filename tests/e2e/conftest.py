@@ -268,6 +268,11 @@ class Widget:
         return self.page.locator(f".msg-{role}")
 
 
+def _fulfil_html(html: str):
+    """A route handler answering with ``html`` (one argument: Playwright passes the request to two)."""
+    return lambda route: route.fulfill(content_type="text/html", body=html)
+
+
 @pytest.fixture
 def open_widget(new_page):
     """Open the demo page (or ``path``) in a fresh context and return a :class:`Widget` on it.
@@ -286,7 +291,7 @@ def open_widget(new_page):
     ) -> Widget:
         page = new_page(width, height, timezone, base_url)
         for url, html in (pages or {}).items():  # pages of other websites, served by the browser itself
-            page.route(url, lambda route, html=html: route.fulfill(content_type="text/html", body=html))
+            page.route(url, _fulfil_html(html))
         page.goto(path)
         widget = Widget(page)
         widget.bubble.wait_for(state="visible")
