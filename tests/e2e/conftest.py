@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -150,19 +152,70 @@ def _hours_closed_now(zone: str = "Asia/Tehran") -> str:
     return f"sat-fri {start:02d}:00-{start + 1:02d}:00"
 
 
+class OtherSite:
+    """Another website (its own port, so its own origin) whose pages embed the widget: ``add`` a page, open ``url``.
+
+    Its pages are real HTTP responses from a loopback address: Chromium refuses a page it cannot place on the
+    network (one fulfilled by a Playwright route) access to the loopback chat server.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.pages: dict[str, str] = {}
+
+    def add(self, path: str, html: str) -> str:
+        """Serve ``html`` at ``path``; return the path."""
+        self.pages[path] = html
+        return path
+
+
 @pytest.fixture(scope="session")
-def site_server(demo_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def other_site() -> Iterator[OtherSite]:
+    """A small static website on ``http://127.0.0.1:PORT`` (also ``http://localhost:PORT``), for embedding tests."""
+    pages: dict[str, str] = {}
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            html = pages.get(self.path.split("?", 1)[0])
+            if html is None:
+                self.send_error(404)
+                return
+            body = html.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    site = OtherSite(httpd.server_address[1])
+    site.pages = pages
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def site_server(demo_index: Path, other_site: OtherSite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A second server for embedding and time-zone tests: site keys checked, and its team away now.
 
-    It is reached as ``http://127.0.0.1:PORT`` (its own demo page, site key ``demo``) and pages served as
-    ``http://localhost:PORT`` stand for another website: site key ``shop`` is allowed there (and CORS lets that
-    origin call the API), ``demo`` is not, and any other key is unknown. Its business hours are one hour a day
+    Its own demo page (``http://127.0.0.1:PORT``, site key ``demo``) may chat. On ``other_site``: site key ``shop``
+    is allowed from ``http://127.0.0.1:OTHER`` (CORS lets that origin call the API), ``demo`` is not, any other
+    key is unknown, and ``http://localhost:OTHER`` is not allowed at all. Its business hours are one hour a day
     starting three hours from now (Tehran time), so every handoff names an opening later today or tomorrow.
     """
     port = _free_port()
     env = {
-        "PASOKH_SITE_KEYS": f"demo=http://127.0.0.1:{port}; shop=http://localhost:{port}",
-        "PASOKH_CORS_ORIGINS": f"http://localhost:{port}",
+        "PASOKH_SITE_KEYS": f"demo=http://127.0.0.1:{port}; shop={other_site.url}",
+        "PASOKH_CORS_ORIGINS": other_site.url,
         "PASOKH_TIMEZONE": "Asia/Tehran",
         "PASOKH_BUSINESS_HOURS": _hours_closed_now(),
         "PASOKH_HOLIDAYS": "",
@@ -268,17 +321,11 @@ class Widget:
         return self.page.locator(f".msg-{role}")
 
 
-def _fulfil_html(html: str):
-    """A route handler answering with ``html`` (one argument: Playwright passes the request to two)."""
-    return lambda route: route.fulfill(content_type="text/html", body=html)
-
-
 @pytest.fixture
 def open_widget(new_page):
     """Open the demo page (or ``path``) in a fresh context and return a :class:`Widget` on it.
 
-    ``timezone`` is the browser's own zone; ``pages`` maps addresses to HTML the browser serves itself (a page
-    of another website that embeds the widget).
+    ``timezone`` is the browser's own zone (e.g. ``"UTC"``, ``"Asia/Tehran"``).
     """
 
     def start(
@@ -287,11 +334,8 @@ def open_widget(new_page):
         height: int = 800,
         timezone: str | None = None,
         base_url: str | None = None,
-        pages: dict[str, str] | None = None,
     ) -> Widget:
         page = new_page(width, height, timezone, base_url)
-        for url, html in (pages or {}).items():  # pages of other websites, served by the browser itself
-            page.route(url, _fulfil_html(html))
         page.goto(path)
         widget = Widget(page)
         widget.bubble.wait_for(state="visible")
