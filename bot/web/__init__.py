@@ -49,14 +49,20 @@ PAGE_HEADERS = {
 
 
 class _CachedStaticFiles(StaticFiles):
-    """Static files with a ``Cache-Control`` header chosen by file type."""
+    """Static files with a ``Cache-Control`` header chosen by file type, readable from any origin.
+
+    The widget runs on other sites' pages, and browsers fetch web fonts in CORS mode: without
+    ``Access-Control-Allow-Origin`` the Vazirmatn files would be blocked there. Everything under
+    ``/static`` is public, so any origin may read it.
+    """
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        """Serve ``path`` as Starlette does, adding the cache policy and ``nosniff``."""
+        """Serve ``path`` as Starlette does, adding the cache policy, ``nosniff`` and the CORS header."""
         response = await super().get_response(path, scope)
         if response.status_code in (200, 304):
             response.headers["Cache-Control"] = FONT_MAX_AGE if path.endswith(".woff2") else STATIC_MAX_AGE
             response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
 
