@@ -274,14 +274,41 @@ def lexical_tokens(text: str) -> list[str]:
 
 # --- language -----------------------------------------------------------------------------
 
+# Tokens that are not words of a language: links, e-mail addresses, @handles and #tags, and codes that mix
+# letters with digits (order and ticket ids such as ORD-12345, models such as S24 or A54, "5G").
+# A Persian customer pastes a shop link or an order id as often as an English one does.
+_NOT_LANGUAGE_RE = re.compile(
+    r"(?:https?|ftp)://\S+|www\.\S+"
+    r"|[^\s@]+@[^\s@]+\.[^\s@]+"
+    r"|[@#]\w+"
+    r"|\b(?:[A-Za-z\d-]+\.)+(?:com|org|net|ir|io|co|info|biz|app|dev|shop|example)\b(?:/\S*)?"
+    r"|[A-Za-z\d_/#-]*\d[A-Za-z\d_/#-]*",
+    re.IGNORECASE,
+)
+# A word: letters, with apostrophes ("can't") or ZWNJs («می‌خوام») inside it.
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019\u200c][^\W\d_]+)*")
+# English grammar words: a Latin word among these means the Latin words form an English sentence,
+# not a brand or a term inside Persian text. One-letter words other than "i" are left out
+# («سایز m»), and so are content words Persian speakers mix in ("order", "cancel", "refund").
+_ENGLISH_GRAMMAR = frozenset(
+    [w for w in _ENGLISH_STOPWORDS.split() if len(w) > 1]
+    + "i please pls thanks thank hi hello hey dear could would may might must".split()
+)
+
 
 def detect_lang(text: str) -> str:
-    """Return ``"fa"``, ``"en"`` or ``"und"`` by counting Arabic-script against Latin letters.
+    """Return ``"fa"``, ``"en"`` or ``"und"``: the language of the words of ``text`` that are language.
 
-    Arabic-script letters (Arabic included: Pasokh serves no Arabic) count for ``"fa"``, Latin
-    letters for ``"en"``; the larger count wins and a tie goes to ``"fa"`` because the product
-    is Persian-first. Digits, punctuation, emoji and other scripts are not counted, and a text
-    with no letter of either script is ``"und"``. Works on one-word messages; no model.
+    Links, e-mail addresses, @handles and codes mixing letters and digits (``ORD-12345``, ``S24``)
+    are not words of a language and are skipped. Latin words that read as Finglish (Persian typed
+    in Latin letters, :func:`indexer.transliteration.is_finglish`) count as Persian. When a
+    message mixes Arabic-script and Latin words, the language whose grammar words it uses wins:
+    Latin words inside a Persian sentence are product names or terms («گوشی Samsung Galaxy رو
+    می‌خوام»), Persian words inside an English sentence are names or places ("my name is علی").
+    With grammar words of both languages the larger count of letters wins, a tie going to
+    ``"fa"`` (the product is Persian-first); with neither, the Latin words are names inside
+    Persian text. Arabic-script letters count as Persian (Pasokh serves no Arabic). A text with
+    no word of either script is ``"und"``. Works on one-word messages; no model.
     """
     # A chat turn asks about the same message in several places; texts up to a chat message's
     # length are remembered, longer ones (article bodies at index time) are not kept.
@@ -291,16 +318,60 @@ def detect_lang(text: str) -> str:
 _REMEMBERED_CHARS = 4000
 
 
+def without_non_language(text: str) -> str:
+    """Return ``text`` with links, e-mail addresses, @handles, #tags and letter-digit codes replaced by spaces."""
+    return _NOT_LANGUAGE_RE.sub(" ", text)
+
+
+def language_words(text: str) -> list[str]:
+    """Return the words of ``text`` that belong to a language, in order (see :func:`detect_lang`)."""
+    return _WORD_RE.findall(without_non_language(text))
+
+
 def _detect_lang(text: str) -> str:
+    """Compute :func:`detect_lang` (uncached)."""
+    # Deferred: indexer.transliteration imports this module (ZWNJ, without_non_language).
+    from indexer.transliteration import is_finglish  # noqa: PLC0415
+
     arabic = latin = 0
-    for char in text:
-        if _is_arabic_letter(char):
-            arabic += 1
-        elif _is_latin_letter(char):
-            latin += 1
+    arabic_grammar = latin_grammar = False
+    latin_words = []
+    for word in language_words(text):
+        arabic_letters = sum(1 for char in word if _is_arabic_letter(char))
+        latin_letters = sum(1 for char in word if _is_latin_letter(char))
+        arabic += arabic_letters
+        latin += latin_letters
+        if latin_letters and not arabic_letters:
+            latin_words.append(word)
+            latin_grammar = latin_grammar or _is_english_grammar(word)
+        elif arabic_letters and not latin_letters:
+            arabic_grammar = arabic_grammar or _is_persian_grammar(word)
+    if latin and is_finglish(" ".join(latin_words)):
+        # Persian in Latin letters: the customer reads Persian.
+        arabic, latin, latin_grammar = arabic + latin, 0, False
     if arabic == 0 and latin == 0:
         return "und"
+    if arabic and latin:
+        if latin_grammar != arabic_grammar:
+            return "en" if latin_grammar else "fa"
+        if not latin_grammar:
+            return "fa"  # Latin names or terms inside Persian text
     return "fa" if arabic >= latin else "en"
+
+
+def _is_english_grammar(word: str) -> bool:
+    """Return whether a Latin ``word`` is an English function word ("the", "can't", "please")."""
+    return unicodedata.normalize("NFKC", word).casefold().replace("\u2019", "'").split("'")[0] in _ENGLISH_GRAMMAR
+
+
+def _is_persian_grammar(word: str) -> bool:
+    """Return whether an Arabic-script ``word`` is, or carries, a Persian function word or affix.
+
+    «از», «رو», «آیا», «می‌خوام» (the verb prefix), «کتاب‌ها» (the plural suffix) count; «علی» does not.
+    """
+    word = unicodedata.normalize("NFKC", word).translate(_FOLD)
+    # STOPWORDS holds the affixes as well («می», «ها», «ام»), so each ZWNJ part is looked up too.
+    return word in STOPWORDS or any(part in STOPWORDS for part in word.split(ZWNJ))
 
 
 _detect_lang_cached = lru_cache(maxsize=256)(_detect_lang)

@@ -18,14 +18,14 @@ import math
 import re
 from functools import lru_cache
 
-from indexer.textnorm import ZWNJ
+from indexer.textnorm import ZWNJ, without_non_language
 
 # --- Finglish detection ----------------------------------------------------------------------
 
 # Frequent Finglish words that are not English words. Words that are both ("to", "be", "in", "man",
 # "age", "ya", "sal", "key", "bar", "dare", "pool", "ham", "ma", "ye") count for neither language.
 _FINGLISH_FUNCTION = (
-    "salam merci mamnoon mamnun lotfan chand chande chanda cheghad cheghadr cheghadre chera chetor chetori "
+    "salam merci mamnoon mamnun lotfan chand chande chanda cheghad cheghadr cheghadre chera chetor chetore chetori "
     "chejuri chejoori chi chie chiye chia chikar chekar koja kojast kojas kodom kodum ki kei agar ke va "
     "az baraye barat barash vase vaseye ro ra hast hastam hastim nist nistam ast bood bud boodam shod "
     "shode shodam nashod nashode bayad nabayad mishe nemishe mikham mikhay mikhad mikhaam nemikham "
@@ -33,7 +33,7 @@ _FINGLISH_FUNCTION = (
     "konam kon konid kard kardam kardid karde nakardam bedid bedin midin mide midam begid begin migid "
     "migan darid darin daram nadaram dare nadare alan hanooz hanuz faghat kheili kheyli kheily yani "
     "dige digeh inja unja oonja chon choon ama vali hamin hamun hamoon hich inke unke inam unam shoma "
-    "ama ghabl ghablan baad badan emrooz emruz farda dirooz diruz saat ruz rooz hafte tu too"
+    "ama ghabl ghablan baad badan emrooz emruz farda dirooz diruz saat ruz rooz hafte tu too begu bego khubi khoobi"
 ).split()
 _ENGLISH_FUNCTION = (
     "i me my we our you your he she it its they them their what which who whom this that these those am is "
@@ -45,26 +45,39 @@ _ENGLISH_FUNCTION = (
 ).split()
 _FINGLISH_WORDS = frozenset(_FINGLISH_FUNCTION) - frozenset(_ENGLISH_FUNCTION)
 _ENGLISH_WORDS = frozenset(_ENGLISH_FUNCTION)
-_LATIN_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_LATIN_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?", re.IGNORECASE)
+_SENTENCE_END = ".!?\u061f\n"
 # Finglish verb forms: a present prefix with a personal ending ("mikhoram", "nemitoonim", "migarde").
 _FINGLISH_VERB_RE = re.compile(r"(?:nemi|mi)[a-z]{2,9}(?:am|im|in|id|an|and|e|i)")
 # Letter pairs common in Finglish and rare in English words: kh, zh, gh not in -ough/-igh, -esh, -am.
-_FINGLISH_CUE_RE = re.compile(r"kh|zh|(?<![oi])gh(?!t)|[^aeiou]esh$|[^aeiouy]amo?$|[^aeiou]ash$|oo[nm]e?$")
+_FINGLISH_CUE_RE = re.compile(r"kh|zh|(?<![oi])(?<!ou)gh(?!t)|[^aeiou]esh$|[^aeiouy]amo?$|[^aeiou]ash$|oo[nm]e?$")
 
 
 def is_finglish(text: str) -> bool:
     """Return whether ``text`` is Persian written in Latin letters rather than English.
 
-    Counts frequent Finglish function words and verb forms against English function words; a word
-    with Finglish letter pairs (kh, zh, gh outside -ough/-igh) or endings (-esh, -am, -amo) counts half.
-    Text with more Arabic-script than Latin letters is never Finglish.
+    Counts frequent Finglish function words and verb forms against English function words, each
+    distinct word once; a word with Finglish letter pairs (kh, zh, gh outside -ough/-igh) or endings
+    (-esh, -am, -amo) counts half.
+    Text with more Arabic-script than Latin letters is never Finglish. Links, e-mail addresses,
+    @handles and order codes are not read (:func:`indexer.textnorm.without_non_language`): a path
+    such as ``/khadamat`` says nothing about the customer's language. Nor are names and acronyms
+    ("Michelle", "Dariush" inside a sentence; "SMS" in a text not in capitals): they belong to
+    neither language.
     """
-    words = _LATIN_WORD_RE.findall(text.casefold())
+    text = without_non_language(text)
+    # Capitals inside a text typed in lower case mark names and acronyms ("SMS", "NYC").
+    shouting = not any(ch.islower() for ch in text)
+    words = [
+        m.group().casefold()
+        for m in _LATIN_WORD_RE.finditer(text)
+        if not _is_name(text, m.start(), m.group(), shouting=shouting)
+    ]
     arabic = sum(1 for ch in text if "\u0600" <= ch <= "\u06ff")
     if not words or arabic > sum(map(len, words)):
         return False
     finglish = english = 0.0
-    for word in words:
+    for word in set(words):  # a repeated word is one piece of evidence
         if word in _ENGLISH_WORDS or word.endswith(("ing", "tion", "ed", "ly")) and len(word) > 5:
             english += 1
         elif word in _FINGLISH_WORDS or _FINGLISH_VERB_RE.fullmatch(word):
@@ -72,6 +85,22 @@ def is_finglish(text: str) -> bool:
         elif _FINGLISH_CUE_RE.search(word):
             finglish += 0.5
     return finglish >= 1 and finglish > english
+
+
+def _is_name(text: str, start: int, word: str, *, shouting: bool) -> bool:
+    """Return whether ``word`` (at ``start`` in ``text``) is written as a name or an acronym.
+
+    An acronym is a word in capitals in a text that is not all capitals; a name is a capitalised
+    word that does not open a sentence.
+    """
+    if len(word) < 2 or not word[0].isupper():
+        return False
+    if word.isupper():
+        return not shouting
+    if not word[1:].islower():
+        return False
+    before = text[:start].rstrip(" \t\"'\u201c\u00ab(")
+    return bool(before) and before[-1] not in _SENTENCE_END
 
 
 # --- Finglish to Persian -----------------------------------------------------------------------

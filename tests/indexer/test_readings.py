@@ -185,3 +185,24 @@ def test_search_finds_persian_article_for_spoken_persian_via_lexical_leg(fa_sear
 def test_search_hybrid_finglish_embeds_the_persian_reading(fa_searcher):
     hits = fa_searcher.search("hazine ersal chande?", k=3)
     assert hits[0].article.id == "fa-shipping"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "help me with https://example.com/khadamat/mikham",  # a link's path is not read
+        "Listen to Michelle's speech in Miami",  # names are neither language
+        "Days before new Michigan laws, industry gets ready",
+        "cough cough",  # -ough is English
+    ],
+)
+def test_is_finglish_false_for_english_with_links_and_names(text):
+    assert not is_finglish(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bilitam nayomad, SMS ham nadadin. chikar konam?", "sefaresh ORD-12345 kojast?", "ahvalat chetore?"],
+)
+def test_is_finglish_true_with_acronyms_and_codes(text):
+    assert is_finglish(text)

@@ -306,9 +306,9 @@ def _check_tokens(text: str) -> None:
         ("café", "en"),
         ("سفارش 123456", "fa"),  # digits are not letters
         ("order #۱۲۳", "en"),
-        ("Digikala سفارش", "en"),  # 8 Latin letters against 5 Persian: majority by letters
-        ("سفارش iPhone 13 من", "fa"),  # 8 Persian against 6 Latin
-        ("hi ما", "fa"),  # a tie goes to Persian
+        ("Digikala سفارش", "fa"),  # no grammar words: a Latin name inside Persian text
+        ("سفارش iPhone 13 من", "fa"),
+        ("hi ما", "fa"),  # grammar words of both, 2 letters each: a tie goes to Persian
         ("؟؟", "und"),
         ("123", "und"),
         ("🙂👍", "und"),
@@ -322,13 +322,52 @@ def test_detect_lang_short_and_mixed_messages(text: str, lang: str) -> None:
     assert detect_lang(text) == lang
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # The message of issue 18: Latin brand names, a model code and a link inside Persian.
+        ("آیا گوشی Samsung Galaxy S24 Ultra رو از https://example.com/shop می‌تونم قسطی بخرم؟", "fa"),
+        ("قیمت samsung galaxy a54 چنده؟", "fa"),  # brand names in lower case
+        ("قیمت Apple iPhone 15 Pro Max Titanium Blue", "fa"),  # more Latin letters than Persian ones
+        ("ایمیلم ali.rezaei@gmail.com هست ولی کد تأیید نیومد", "fa"),
+        ("سفارش ORD-12345 من هنوز نرسیده", "fa"),
+        ("پیج @digikala_support جواب نمیده", "fa"),
+        ("بازی Call of Duty رو نصب کردم ولی باز نمیشه", "fa"),  # "of" is English, the sentence is not
+        ("مودممو ریست کردم نت نمیاد، APN چی باید باشه؟", "fa"),
+        ("سایز m موجوده؟", "fa"),  # a one-letter Latin word is not English grammar
+        # English sentences with Persian names, places and addresses.
+        ("Hi, I'm علی رضایی and my order hasn't arrived", "en"),
+        ("My name is محمدرضا حسینی", "en"),
+        ("Please deliver it to تهران، خیابان ولیعصر", "en"),
+        ("I am مریم", "en"),  # more Persian letters than Latin, but the sentence is English
+        # Short English messages with a link, an e-mail address or an order code stay English.
+        ("Can I pay here? https://example.com/pay", "en"),
+        ("see example.com", "en"),
+        ("where is ORD-12345", "en"),
+        ("my email is ali@example.com", "en"),
+        # Finglish is Persian, with or without a link or a code in it.
+        ("salam, bilitam nayomad", "fa"),
+        ("sefaresh ORD-12345 kojast?", "fa"),
+        ("az https://shop.example.com kharid kardam vali pool kam shod", "fa"),
+        ("mishe ba ye nafar harf bezanam?", "fa"),
+        # Nothing that is language: the caller keeps the conversation's language.
+        ("https://example.com/shop", "und"),
+        ("ORD-12345", "und"),
+        ("ali.rezaei@gmail.com", "und"),
+        ("@pasokh", "und"),
+    ],
+)
+def test_detect_lang_reads_only_the_words_that_are_language(text: str, lang: str) -> None:
+    assert detect_lang(text) == lang
+
+
 @pytest.mark.parametrize("length", [3999, 4000, 4001, 20000])
 def test_detect_lang_same_answer_for_long_texts_and_repeats(length: int) -> None:
-    persian_majority = ("س" * (length // 2 + 1) + "a" * length)[:length]
-    latin_majority = ("a" * (length // 2 + 1) + "س" * length)[:length]
+    persian = ("سفارش من از فروشگاه هنوز نرسیده است. " * length)[:length]
+    english = ("My order from the shop has not arrived yet. " * length)[:length]
     for _ in range(2):  # the second call may come from memory
-        assert detect_lang(persian_majority) == "fa"
-        assert detect_lang(latin_majority) == "en"
+        assert detect_lang(persian) == "fa"
+        assert detect_lang(english) == "en"
 
 
 # --- split_sentences ----------------------------------------------------------------------
