@@ -58,7 +58,8 @@ def test_console_claims_ticket_and_suggested_reply_reaches_widget(open_widget, n
     expect(transcript).to_contain_text("How long do I have to return an item?")
 
     console.locator("#claim").click()
-    expect(console.locator("#ticket-status")).to_have_text("claimed")
+    expect(console.locator("#ticket-status")).to_have_attribute("data-status", "claimed")
+    expect(console.locator("#ticket-status")).to_have_text("With an agent")
     expect(console.locator("#claim")).to_be_disabled()
     assert _ticket_of(server, ticket["session_id"])["agent"] == "Maryam"
 
@@ -85,9 +86,10 @@ def test_console_claims_ticket_and_suggested_reply_reaches_widget(open_widget, n
     assert _ticket_of(server, ticket["session_id"])["first_reply_at"] is not None
 
     console.locator("#resolve").click()
-    expect(console.locator("#ticket-status")).to_have_text("resolved")
+    expect(console.locator("#ticket-status")).to_have_attribute("data-status", "resolved")
+    expect(console.locator("#ticket-status")).to_have_text("Closed")
     expect(console.locator("#send-reply")).to_be_disabled()
-    expect(widget.banner).to_have_attribute("data-state", "resolved", timeout=20_000)
+    expect(widget.banner).to_have_attribute("data-state", "closed", timeout=20_000)
 
 
 def test_console_refuses_wrong_key(new_page, server):

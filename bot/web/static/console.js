@@ -4,12 +4,16 @@
  *
  * The key is kept in sessionStorage (this tab only) and sent as "Authorization: Bearer". Customer and KB text
  * is only ever inserted with textContent / createTextNode; nothing here parses HTML.
+ *
+ * Every time is shown in the support team's zone (GET /v1/widget/config), named ("Tehran time"), whatever the
+ * agent's computer is set to: a pickup time must read the same to the agent as to the customer.
  */
 (() => {
   "use strict";
 
   const KEY = "pasokh-console-key";
   const NAME = "pasokh-console-agent";
+  const SEEN = "pasokh-console-seen"; // ticket id -> id of the last customer message the agent has seen
   const QUEUE_MS = 8000;
   const TICKET_MS = 4000;
   const $ = (id) => document.getElementById(id);
@@ -28,6 +32,22 @@
     clear() {
       sessionStorage.removeItem(KEY);
     },
+    seen(ticketId) {
+      return this.allSeen()[ticketId] || 0;
+    },
+    allSeen() {
+      try {
+        return JSON.parse(sessionStorage.getItem(SEEN) || "{}") || {};
+      } catch {
+        return {};
+      }
+    },
+    markSeen(ticketId, messageId) {
+      const seen = this.allSeen();
+      if ((seen[ticketId] || 0) >= messageId) return;
+      seen[ticketId] = messageId;
+      sessionStorage.setItem(SEEN, JSON.stringify(seen));
+    },
   };
 
   const view = {
@@ -37,6 +57,7 @@
     role: null, // "agent" | "admin" (known after the first analytics call)
     queueTimer: null,
     ticketTimer: null,
+    shown: { ticket: null, ids: new Set() }, // the transcript lines on screen, added to as messages arrive
   };
 
   // ------------------------------------------------------------------ helpers
@@ -74,11 +95,65 @@
     return rtl >= ltr ? "rtl" : "ltr";
   }
 
-  const when = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short" });
-  function formatWhen(value) {
+  // ------------------------------------------------------------------ time, in the team's zone
+  // Until the server says otherwise (or if it cannot be reached) times are UTC, and named so.
+  const zone = { timeZone: "UTC", name: "UTC", parts: null };
+  const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  function useZone(timeZone, name) {
+    // The numbers come from Intl in the zone; names are our own, so "Sep" never becomes "Sept" in some locale.
+    zone.parts = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      numberingSystem: "latn",
+    });
+    zone.timeZone = timeZone;
+    zone.name = name || timeZone;
+  }
+  useZone("UTC", "UTC");
+
+  async function loadZone() {
+    try {
+      const response = await fetch("/v1/widget/config", { headers: { Accept: "application/json" } });
+      const config = response.ok ? await response.json() : null;
+      if (config && typeof config.timezone === "string" && config.timezone) {
+        const names = config.zone_name || {};
+        useZone(config.timezone, names.en || config.timezone);
+      }
+    } catch {
+      useZone("UTC", "UTC"); // an unknown zone name (RangeError) or no server: say UTC rather than guess
+    }
+    $("zone-note").textContent = `Times in ${zone.name}`;
+    $("zone-note").dataset.timezone = zone.timeZone;
+    $("transcript-zone").textContent = `(times in ${zone.name})`;
+  }
+  const zoneReady = loadZone();
+
+  function inZone(date) {
+    const parts = {};
+    for (const part of zone.parts.formatToParts(date)) parts[part.type] = part.value;
+    const year = Number(parts.year);
+    const month = Number(parts.month);
+    const day = Number(parts.day);
+    const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+    return { year, month, day, weekday, hour: parts.hour, minute: parts.minute };
+  }
+
+  /** "Tue 8 Dec 08:00 Tehran time" (the year only when it is not this year; the zone unless named nearby). */
+  function formatWhen(value, { named = true } = {}) {
     if (!value) return "—";
     const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? String(value) : when.format(date);
+    if (Number.isNaN(date.getTime())) return String(value);
+    const t = inZone(date);
+    const year = t.year === inZone(new Date()).year ? "" : ` ${t.year}`;
+    const text = `${WEEKDAYS[t.weekday]} ${t.day} ${MONTHS[t.month - 1]}${year} ${t.hour}:${t.minute}`;
+    return named ? `${text} ${zone.name}` : text;
   }
   function ago(value) {
     const date = new Date(value);
@@ -97,6 +172,61 @@
     repeated_failure: "Answers did not help",
   };
   const LANGS = { fa: "Persian", en: "English" };
+
+  // ------------------------------------------------------------------ conversation states
+  // A ticket's status says where its conversation is (docs/chat.md, "Conversation states"); a reply claims an
+  // open ticket, so "claimed" is also "an agent has answered".
+  const STATES = {
+    waiting: "Waiting for a person",
+    agent: "With an agent",
+    closed: "Closed",
+    bot: "Back with the bot",
+  };
+  function ticketState(ticket) {
+    if (ticket.status === "open") return ticket.first_reply_at ? "agent" : "waiting";
+    if (ticket.status === "claimed") return "agent";
+    if (ticket.status === "resolved") return "closed";
+    return "bot";
+  }
+  function stateNote(ticket) {
+    switch (ticketState(ticket)) {
+      case "waiting":
+        return "The customer is waiting for a person. Meanwhile the bot answers what it is sure of and adds everything else to this ticket.";
+      case "agent":
+        return `${ticket.agent ? `${ticket.agent} has` : "An agent has"} this conversation. The bot stays silent: the customer's messages come here.`;
+      case "closed":
+        return "Resolved. The customer's next message goes to the bot.";
+      default:
+        return "Given back to the bot: it answers the customer again.";
+    }
+  }
+
+  function langTag(lang, attrs = {}) {
+    const code = lang || "";
+    return el("span", { class: "lang", "data-lang": code, title: LANGS[code] || code, ...attrs }, code.toUpperCase() || "—");
+  }
+
+  /** Customer messages written after the handoff and before the ticket was closed: those are for the agent. */
+  function forAgent(ticket) {
+    const start = Date.parse(ticket.created_at);
+    const endValue = ticket.resolved_at || ticket.released_at;
+    const end = endValue ? Date.parse(endValue) : Infinity;
+    return (ticket.transcript || []).filter((msg) => {
+      if (msg.role !== "customer") return false;
+      const at = Date.parse(msg.created_at);
+      return at > start && at <= end;
+    });
+  }
+  function unseen(ticket) {
+    const seen = session.seen(ticket.id);
+    return forAgent(ticket).filter((msg) => msg.id > seen);
+  }
+  function phaseOf(ticket, msg) {
+    const at = Date.parse(msg.created_at);
+    const claimed = ticket.claimed_at ? Date.parse(ticket.claimed_at) : Infinity;
+    const replied = ticket.first_reply_at ? Date.parse(ticket.first_reply_at) : Infinity;
+    return at > Math.min(claimed, replied) ? "agent" : "waiting";
+  }
 
   class ApiError extends Error {
     constructor(status, body) {
@@ -156,6 +286,8 @@
     clearInterval(view.queueTimer);
     clearInterval(view.ticketTimer);
     view.queueTimer = view.ticketTimer = null;
+    view.selected = view.ticket = null;
+    view.shown = { ticket: null, ids: new Set() };
     $("app").hidden = true;
     $("who").hidden = true;
     $("login").hidden = false;
@@ -168,7 +300,8 @@
     $("agent-key").focus();
   }
 
-  function start() {
+  async function start() {
+    await zoneReady;
     $("login").hidden = true;
     $("app").hidden = false;
     $("who").hidden = false;
@@ -197,26 +330,43 @@
 
   function renderQueue() {
     const list = $("tickets");
+    // Keep the keyboard where it was: the list is drawn again on every poll.
+    const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest(".ticket-item") : null;
+    const refocus = focused && list.contains(focused) ? focused.dataset.ticket : null;
     list.textContent = "";
     $("queue-count").textContent = `(${view.tickets.length})`;
     $("queue-empty").hidden = view.tickets.length > 0;
     for (const ticket of view.tickets) {
+      const state = ticketState(ticket);
+      const fresh = ticket.id === view.selected ? [] : unseen(ticket);
+      const latest = forAgent(ticket).at(-1);
       const button = el(
         "button",
-        { type: "button", class: "ticket-item", "data-ticket": ticket.id, "aria-current": ticket.id === view.selected ? "true" : null },
+        {
+          type: "button",
+          class: "ticket-item",
+          "data-ticket": ticket.id,
+          "data-state": state,
+          "aria-current": ticket.id === view.selected ? "true" : null,
+        },
         el(
           "span",
           { class: "ticket-line" },
           el("span", { class: `prio prio-${ticket.priority}` }, ticket.priority === "high" ? "High" : "Normal"),
-          el("span", { class: `status status-${ticket.status}` }, ticket.status),
-          el("span", { class: "lang" }, (ticket.lang || "").toUpperCase()),
-          el("span", { class: "muted small" }, ago(ticket.created_at)),
+          el("span", { class: `state state-${state}`, "data-state": state, "data-status": ticket.status }, STATES[state]),
+          langTag(ticket.lang),
+          el("span", { class: "muted small", title: formatWhen(ticket.created_at) }, ago(ticket.created_at)),
+          fresh.length ? el("span", { class: "new-count", "data-new": String(fresh.length) }, `${fresh.length} new`) : null,
         ),
         el("span", { class: "question", dir: textDir(ticket.question) }, ticket.question || ""),
+        latest && latest.text !== ticket.question
+          ? el("span", { class: "latest small" }, "Latest: ", el("bdi", { dir: textDir(latest.text) }, latest.text))
+          : null,
         el("span", { class: "muted small" }, `${REASONS[ticket.reason] || ticket.reason}${ticket.agent ? ` · ${ticket.agent}` : ""}`),
       );
       button.addEventListener("click", () => selectTicket(ticket.id));
       list.append(el("li", {}, button));
+      if (ticket.id === refocus) button.focus();
     }
   }
 
@@ -232,6 +382,7 @@
       else item.removeAttribute("aria-current");
     }
     await loadTicket(id);
+    renderQueue(); // its "new" count is seen now
     $("ticket-title").focus();
   }
 
@@ -239,8 +390,11 @@
     try {
       const ticket = await api(`/v1/handoffs/${encodeURIComponent(id)}`);
       if (id !== view.selected) return;
+      const before = view.ticket && view.ticket.id === id ? ticketState(view.ticket) : null;
       view.ticket = ticket;
       renderTicket(ticket);
+      // The queue's copy may be up to a poll behind: bring the open ticket's entry up to date at once.
+      if (before !== null && before !== ticketState(ticket)) loadQueue();
     } catch (error) {
       if (!quiet) showError($("ticket-error"), error);
     }
@@ -256,9 +410,18 @@
     const title = $("ticket-title");
     title.textContent = `Ticket ${ticket.id}`;
     title.setAttribute("tabindex", "-1");
-    const status = $("ticket-status");
-    status.textContent = ticket.status;
-    status.className = `status status-${ticket.status}`;
+    const state = ticketState(ticket);
+    const pill = $("ticket-status");
+    pill.textContent = STATES[state];
+    pill.className = `state state-${state}`;
+    pill.dataset.state = state;
+    pill.dataset.status = ticket.status;
+    const lang = $("ticket-lang");
+    lang.textContent = (ticket.lang || "—").toUpperCase();
+    lang.title = LANGS[ticket.lang] || ticket.lang || "";
+    lang.dataset.lang = ticket.lang || "";
+    $("ticket-state-note").textContent = stateNote(ticket);
+    $("ticket-state-note").dataset.state = state;
 
     const sentiment = ticket.sentiment || {};
     const score = typeof sentiment.score === "number" ? sentiment.score : null;
@@ -277,14 +440,14 @@
       ...fact("Reason", REASONS[ticket.reason] || ticket.reason, { "data-fact": "reason" }),
       ...fact("Priority", ticket.priority),
       ...fact("Sentiment", meter, { "data-fact": "sentiment" }),
-      ...fact("Language", LANGS[ticket.lang] || ticket.lang || "—"),
+      ...fact("Language", ticket.lang ? `${LANGS[ticket.lang] || ticket.lang} (${ticket.lang.toUpperCase()})` : "—", { "data-fact": "language" }),
       ...fact("Customer", [customer.name, customer.id, customer.channel].filter(Boolean).join(" · ") || "—", { dir: "auto" }),
-      ...fact("Agent", ticket.agent || "—"),
-      ...fact("Created", formatWhen(ticket.created_at)),
-      ...fact("Expected pickup", formatWhen(ticket.expected_at)),
-      ...fact("Claimed", formatWhen(ticket.claimed_at)),
-      ...fact("First reply", formatWhen(ticket.first_reply_at)),
-      ...fact(ticket.status === "released" ? "Released" : "Resolved", formatWhen(ticket.released_at || ticket.resolved_at)),
+      ...fact("Agent", ticket.agent || "—", { "data-fact": "agent" }),
+      ...fact("Created", formatWhen(ticket.created_at), { "data-fact": "created" }),
+      ...fact("Expected pickup", formatWhen(ticket.expected_at), { "data-fact": "expected" }),
+      ...fact("Claimed", formatWhen(ticket.claimed_at), { "data-fact": "claimed" }),
+      ...fact("First reply", formatWhen(ticket.first_reply_at), { "data-fact": "first-reply" }),
+      ...fact(ticket.status === "released" ? "Back to bot" : "Resolved", formatWhen(ticket.released_at || ticket.resolved_at), { "data-fact": "closed" }),
     );
 
     const closed = ticket.status === "resolved" || ticket.status === "released";
@@ -294,22 +457,59 @@
     $("release").disabled = closed;
     $("send-reply").disabled = closed;
     $("suggest").disabled = closed;
+    renderTranscript(ticket);
+  }
 
-    const transcript = $("transcript");
-    const atBottom = transcript.scrollTop + transcript.clientHeight >= transcript.scrollHeight - 8;
-    transcript.textContent = "";
-    for (const msg of ticket.transcript || []) {
-      const who = msg.role === "customer" ? customer.name || "Customer" : msg.role === "agent" ? "Agent" : "Bot";
-      const item = el(
-        "li",
-        { class: `line line-${msg.role}`, "data-role": msg.role },
-        el("span", { class: "line-head" }, el("strong", {}, who), " ", el("time", { datetime: msg.created_at || "" }, formatWhen(msg.created_at))),
-        el("p", { class: "line-text", dir: textDir(msg.text) }, msg.text || ""),
-      );
-      if (msg.handoff_reason) item.append(el("span", { class: "tag" }, `handoff: ${REASONS[msg.handoff_reason] || msg.handoff_reason}`));
-      transcript.append(item);
+  function transcriptLine(ticket, msg, { arrived }) {
+    const customer = ticket.customer || {};
+    const who =
+      msg.role === "customer" ? customer.name || "Customer" : msg.role === "agent" ? `Agent${msg.agent ? ` · ${msg.agent}` : ""}` : "Bot";
+    const forAgentIds = new Set(forAgent(ticket).map((m) => m.id));
+    const phase = forAgentIds.has(msg.id) ? phaseOf(ticket, msg) : null;
+    const item = el(
+      "li",
+      { class: `line line-${msg.role}${arrived ? " line-new" : ""}`, "data-role": msg.role, "data-id": String(msg.id), "data-phase": phase },
+      el(
+        "span",
+        { class: "line-head" },
+        el("strong", {}, who),
+        " ",
+        el("time", { datetime: msg.created_at || "" }, formatWhen(msg.created_at, { named: false })),
+        phase ? el("span", { class: "tag" }, phase === "agent" ? "while with an agent" : "while waiting") : null,
+        arrived ? el("span", { class: "tag tag-new" }, "New") : null,
+      ),
+      el("p", { class: "line-text", dir: textDir(msg.text) }, msg.text || ""),
+    );
+    if (msg.handoff_reason) item.append(el("span", { class: "tag" }, `handoff: ${REASONS[msg.handoff_reason] || msg.handoff_reason}`));
+    return item;
+  }
+
+  /** Show the transcript, adding only the messages not on screen yet (the log announces just those). */
+  function renderTranscript(ticket) {
+    const box = $("transcript");
+    const list = $("transcript-lines");
+    const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
+    const messages = ticket.transcript || [];
+    const ids = new Set(messages.map((m) => m.id));
+    const same = view.shown.ticket === ticket.id && [...view.shown.ids].every((id) => ids.has(id));
+    if (!same) {
+      box.setAttribute("aria-busy", "true"); // a whole new transcript is not news to announce line by line
+      list.textContent = "";
+      view.shown = { ticket: ticket.id, ids: new Set() };
     }
-    if (atBottom) transcript.scrollTop = transcript.scrollHeight;
+    for (const msg of messages) {
+      if (view.shown.ids.has(msg.id)) continue;
+      list.append(transcriptLine(ticket, msg, { arrived: same && msg.role === "customer" }));
+      view.shown.ids.add(msg.id);
+    }
+    if (!same) {
+      box.removeAttribute("aria-busy");
+      box.scrollTop = box.scrollHeight;
+    } else if (atBottom) {
+      box.scrollTop = box.scrollHeight;
+    }
+    const last = forAgent(ticket).at(-1);
+    if (last && !document.hidden) session.markSeen(ticket.id, last.id);
   }
 
   async function ticketAction(action) {
@@ -438,9 +638,11 @@
     $("who-role").textContent = "(admin)";
     $("analytics").hidden = false;
     renderKpis(data);
-    drawBars($("chart-deflection"), deflectionBars(data), { label: "Conversations deflected: confirmed versus assumed" });
-    drawBars($("chart-reasons"), reasonBars(data), { label: "Handoffs by reason", horizontal: true });
-    drawLine($("chart-csat"), (data.csat && data.csat.by_day) || []);
+    chart($("chart-deflection"), (box, width) =>
+      drawBars(box, width, deflectionBars(data), { label: "Conversations deflected: confirmed versus assumed" }),
+    );
+    chart($("chart-reasons"), (box, width) => drawBars(box, width, reasonBars(data), { label: "Handoffs by reason", horizontal: true }));
+    chart($("chart-csat"), (box, width) => drawLine(box, width, (data.csat && data.csat.by_day) || []));
     renderGaps(data.gaps || []);
   }
 
@@ -487,19 +689,41 @@
     return node;
   }
 
+  // Charts are drawn at the width they are shown (one SVG unit = one CSS pixel), so labels keep their font
+  // size on any screen instead of shrinking with the picture; they are drawn again when their box resizes.
+  const MIN_CHART_WIDTH = 300;
+  const drawers = new Map();
+  const resized = typeof ResizeObserver === "function"
+    ? new ResizeObserver((entries) => {
+        for (const entry of entries) {
+          const drawer = drawers.get(entry.target);
+          const width = Math.floor(entry.contentRect.width);
+          if (drawer && width > 0 && width !== drawer.width) {
+            drawer.width = width;
+            drawer.draw(entry.target, Math.max(MIN_CHART_WIDTH, width));
+          }
+        }
+      })
+    : null;
+  function chart(box, draw) {
+    const width = Math.floor(box.getBoundingClientRect().width) || 460;
+    drawers.set(box, { draw, width });
+    draw(box, Math.max(MIN_CHART_WIDTH, width));
+    if (resized) resized.observe(box);
+  }
+
   function chartSvg(width, height, label) {
-    const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, class: "svg-chart" });
+    const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": label, class: "svg-chart" });
     svg.append(s("title", {}, label));
     return svg;
   }
 
-  function drawBars(box, bars, { label, horizontal = false }) {
+  function drawBars(box, width, bars, { label, horizontal = false }) {
     box.textContent = "";
     const max = Math.max(1, ...bars.map((b) => b.value));
     const summary = `${label}: ${bars.map((b) => `${b.label} ${b.value}`).join(", ")}`;
     if (horizontal) {
       const rowH = 34;
-      const width = 460;
       const labelW = 170;
       const svg = chartSvg(width, bars.length * rowH + 10, summary);
       bars.forEach((bar, i) => {
@@ -514,7 +738,6 @@
       box.append(svg);
       return;
     }
-    const width = 460;
     const height = 230;
     const base = height - 40;
     const slot = (width - 40) / bars.length;
@@ -533,13 +756,12 @@
     box.append(svg);
   }
 
-  function drawLine(box, days) {
+  function drawLine(box, width, days) {
     box.textContent = "";
     if (!days.length) {
       box.append(el("p", { class: "muted" }, "No CSAT responses in this period."));
       return;
     }
-    const width = 760;
     const height = 240;
     const left = 40;
     const right = 20;
@@ -556,7 +778,7 @@
     }
     const points = days.map((d, i) => `${x(i)},${y(Number(d.average) || 1)}`).join(" ");
     svg.append(s("polyline", { points, class: "line" }));
-    const every = Math.max(1, Math.ceil(days.length / 8));
+    const every = Math.max(1, Math.ceil(days.length / Math.max(2, Math.floor(plotW / 70))));
     days.forEach((d, i) => {
       const dot = s("circle", { cx: x(i), cy: y(Number(d.average) || 1), r: 4.5, class: "dot" });
       dot.append(s("title", {}, `${d.date}: ${Number(d.average).toFixed(2)} from ${d.responses} responses`));
@@ -573,12 +795,27 @@
       body.append(el("tr", {}, el("td", { colspan: "5", class: "muted" }, "No unanswered questions in this period.")));
       return;
     }
+    // Each example keeps its own direction, and its bullet sits on its own start side inside the cell
+    // (console.css: .examples li); every cell is isolated, so Persian text never runs into the next column.
     for (const gap of gaps) {
       const examples = el("ul", { class: "examples" });
       for (const example of (gap.examples || []).slice(0, 3)) examples.append(el("li", { dir: textDir(example) }, example));
-      const langs = Object.entries(gap.langs || {}).map(([k, v]) => `${k}: ${v}`).join(", ");
-      const nearest = gap.nearest_article ? `${gap.nearest_article.title} (${Number(gap.nearest_article.score).toFixed(2)})` : "—";
-      body.append(el("tr", {}, el("td", {}, String(gap.size)), el("td", {}, examples), el("td", {}, langs), el("td", { dir: "auto" }, nearest), el("td", {}, formatWhen(gap.last_seen))));
+      const langs = Object.entries(gap.langs || {}).map(([k, v]) => `${LANGS[k] || k} ${v}`).join(", ");
+      const article = gap.nearest_article;
+      const nearest = article
+        ? [el("bdi", { dir: textDir(article.title) }, article.title || article.article_id || ""), " ", el("span", { class: "muted small" }, `(${Number(article.score).toFixed(2)})`)]
+        : ["—"];
+      body.append(
+        el(
+          "tr",
+          {},
+          el("td", { class: "num" }, String(gap.size)),
+          el("td", { class: "gap-examples" }, examples),
+          el("td", { class: "gap-langs", dir: "ltr" }, langs),
+          el("td", { class: "gap-article" }, ...nearest),
+          el("td", { class: "gap-when" }, formatWhen(gap.last_seen)),
+        ),
+      );
     }
   }
 
