@@ -177,6 +177,9 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         version="0.1.0",
         summary="Bilingual (Persian + English) customer-support bot over a Markdown knowledge base.",
         lifespan=lifespan,
+        # Served by bot.web.apidocs from this server's own files (the default pages load a CDN's scripts).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics = Metrics()
@@ -396,6 +399,8 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
 
     app.include_router(agent_router(settings))
     from bot.web import mount_web  # noqa: PLC0415 - keeps the API importable without the web package's files
+    from bot.web.apidocs import mount_api_docs  # noqa: PLC0415
 
     mount_web(app, settings)
+    mount_api_docs(app)
     return app
