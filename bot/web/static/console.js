@@ -460,12 +460,11 @@
     renderTranscript(ticket);
   }
 
-  function transcriptLine(ticket, msg, { arrived }) {
+  function transcriptLine(ticket, msg, { arrived, toAgent }) {
     const customer = ticket.customer || {};
     const who =
       msg.role === "customer" ? customer.name || "Customer" : msg.role === "agent" ? `Agent${msg.agent ? ` · ${msg.agent}` : ""}` : "Bot";
-    const forAgentIds = new Set(forAgent(ticket).map((m) => m.id));
-    const phase = forAgentIds.has(msg.id) ? phaseOf(ticket, msg) : null;
+    const phase = toAgent.has(msg.id) ? phaseOf(ticket, msg) : null;
     const item = el(
       "li",
       { class: `line line-${msg.role}${arrived ? " line-new" : ""}`, "data-role": msg.role, "data-id": String(msg.id), "data-phase": phase },
@@ -497,9 +496,11 @@
       list.textContent = "";
       view.shown = { ticket: ticket.id, ids: new Set() };
     }
+    const toAgent = forAgent(ticket);
+    const toAgentIds = new Set(toAgent.map((m) => m.id));
     for (const msg of messages) {
       if (view.shown.ids.has(msg.id)) continue;
-      list.append(transcriptLine(ticket, msg, { arrived: same && msg.role === "customer" }));
+      list.append(transcriptLine(ticket, msg, { arrived: same && msg.role === "customer", toAgent: toAgentIds }));
       view.shown.ids.add(msg.id);
     }
     if (!same) {
@@ -508,7 +509,7 @@
     } else if (atBottom) {
       box.scrollTop = box.scrollHeight;
     }
-    const last = forAgent(ticket).at(-1);
+    const last = toAgent.at(-1);
     if (last && !document.hidden) session.markSeen(ticket.id, last.id);
   }
 
