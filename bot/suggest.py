@@ -2,12 +2,15 @@
 
 When a conversation is with a person, the agent gets 1-3 drafts in the customer's language. The
 first is complete: a greeting by name, an apology only when the customer is upset (and only for
-what we control: the trouble with their order or refund, and the wait), one quoted KB passage and
-its source for every question the customer asked since an agent last wrote, an honest holding
-line for a question the KB cannot answer confidently, and a short closing. A second, concise
-draft keeps the first sentence of each passage. Saved replies close to the customer's questions
-fill the remaining places. Every fact in a draft is quoted from the KB or the saved reply; the
-only words of our own are the greeting, apology, holding line and closing below.
+what we control: the trouble with their order or refund, and the wait), the KB passages that
+answer every question the customer asked since an agent last wrote, each article's passages
+followed by its source (title, then the URL on a line of its own), an honest holding line for a
+question the KB cannot answer confidently, and a short closing. A passage is quoted once: quotes of
+one section are merged and a quote already contained in another is left out (``bot/citing.py``),
+so two questions answered by the same list do not get the list twice. A second, concise draft
+keeps the first sentence of each passage. Saved replies close to the customer's questions fill the
+remaining places. Every fact in a draft is quoted from the KB or the saved reply; the only words
+of our own are the greeting, apology, holding line and closing below.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import takewhile
 
 import numpy as np
 
 from bot import replies
 from bot.answer import section_label
+from bot.citing import Passage, merge_by_section, read_passage, source_lines, unrepeated
 from bot.cues import small_talk
 from bot.questions import split_questions
 from bot.sentiment import chat_signals
@@ -171,7 +176,8 @@ class Suggestions:
 class _Block:
     """One paragraph of the KB drafts: an article's quoted passages with their source, or a holding line."""
 
-    lines: tuple[str, ...]  # the passages (and the other-language note); the holding line when ``hit`` is None
+    note: str  # the holding line when ``hit`` is None; else the other-language note, or ''
+    passages: tuple[str, ...] = ()
     hit: Hit | None = None
     citation: Citation | None = None
 
@@ -280,32 +286,36 @@ class ReplySuggester:
         blocks = []
         for item in order:
             if isinstance(item, tuple):
-                blocks.append(_Block((_say("holding", lang, question=_quote(item[0])),)))
+                blocks.append(_Block(_say("holding", lang, question=_quote(item[0]))))
             else:
                 blocks.append(self._answer(hits[item], grouped[item], lang))
+        # A passage another article's block already quotes (KBs repeat themselves) is not quoted again.
+        answered = [b for b in blocks if b.hit is not None]
+        kept_passages = iter(unrepeated([b.passages for b in answered]))
+        blocks = [replace(b, passages=tuple(next(kept_passages))) if b.hit is not None else b for b in blocks]
+        blocks = [b for b in blocks if b.hit is None or b.passages]
         return coverage, blocks, kept
 
     def _answer(self, hit: Hit, asked: list[tuple[str, str, np.ndarray]], lang: str) -> _Block:
-        """Quote the passage of the article that answers each question (once each) and cite it."""
-        passages: list[str] = []
-        quoted = []
+        """Quote the part of the article that answers each question, each part once, and cite it."""
+        quoted: list[Passage] = []
         for question, query, vector in asked:
             focus = question if query != question else None
-            passage, section = self.service.quote(hit, query, focus=focus, vector=vector)
-            if passage and passage not in passages:
-                passages.append(passage)
-                quoted.append(section)
-        lines = []
+            text, section = self.service.quote(hit, query, focus=focus, vector=vector)
+            if text:
+                quoted.append(read_passage(text, section))
+        # Two questions answered from one section share one passage: the union of what each needs.
+        passages = merge_by_section(quoted)
+        note = ""
         if hit.article.lang != lang and hit.article.lang in LANGS:
-            lines.append(replies.text(f"other_language_{hit.article.lang}", lang))
-        lines.extend(passages)
+            note = replies.text(f"other_language_{hit.article.lang}", lang)
         meta = self.service.matcher.searcher.index.manifest.articles.get(hit.article.id, {})
         # The section cited is the one quoted (the first, when several questions share the article).
-        cited = replace(hit, section=quoted[0]) if quoted else hit
+        cited = replace(hit, section=passages[0].section) if passages else hit
         citation = Citation(
             hit.article.id, hit.article.title, section_label(cited), hit.article.url, meta.get("version")
         )
-        return _Block(tuple(line for line in lines if line), hit, citation)
+        return _Block(note, tuple(p.text for p in passages), hit, citation)
 
     # --- saved replies -------------------------------------------------------------------
 
@@ -466,24 +476,27 @@ def _apology_key(messages: Sequence[str]) -> str:
 
 
 def _block_text(block: _Block, lang: str, *, concise: bool) -> str:
-    """Render a block: the passages (or their first sentences) and the source line."""
+    """Render a block: the passages (or their first sentences), then the source and its URL on lines of their own."""
     if block.citation is None:
-        return "\n".join(block.lines)
-    lines = [_first_sentence(line) for line in block.lines] if concise else list(block.lines)
-    link = block.citation.url or block.citation.article_id
-    lines.append(f"{replies.text('source', lang)}: {block.citation.title} ({link})")
+        return block.note
+    passages = [_first_sentence(p) for p in block.passages] if concise else list(block.passages)
+    lines = [block.note] if block.note else []
+    lines += list(dict.fromkeys(passages))  # two passages may open with the same sentence
+    lines += source_lines(replies.text("source", lang), block.citation.title, block.citation.url, lang)
     return "\n".join(lines)
 
 
 def _first_sentence(passage: str) -> str:
-    """Return the passage's first sentence, with the item or row after it when it introduces a list."""
+    """Return the passage's first sentence, with the list (or the row) after it when it introduces one."""
     lines = passage.splitlines()
     sentences = split_sentences(lines[0]) if lines else []
     if not sentences:
         return passage
     first = sentences[0]
     if first.rstrip().endswith((":", "：")) and len(lines) > 1:
-        return f"{first}\n{lines[1]}"
+        # A list is kept whole: its first item alone would read as the only one («فقط در: تهران»).
+        items = list(takewhile(lambda line: line.startswith("- "), lines[1:]))
+        return "\n".join([first, *(items or lines[1:2])])
     return first
 
 

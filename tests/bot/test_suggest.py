@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
 
+from bot.citing import join_units, pieces
 from bot.confidence import Calibrator
 from bot.hours import BusinessHours
 from bot.matching import Matcher
@@ -16,10 +18,12 @@ from bot.service import ChatRequest, ChatService
 from bot.settings import Settings
 from bot.storage import Conversation, ConversationUpdate, SavedReply, Storage, Turn
 from bot.suggest import MAX_DRAFTS, Draft, ReplySuggester, Suggestions
+from indexer.chunking import Section
 from indexer.embedding import FakeEmbedder
 from indexer.retrieval import HybridSearcher
 from indexer.store import load_index
 from indexer.textnorm import split_sentences
+from indexer.units import section_units
 
 # The calibrator of tests/bot/test_api.py: p = sigmoid(3 x - 1.5) of the classifier's relative log-probability.
 CALIBRATOR = Calibrator("fake-bow-64", (3.0, 0.0, 0.0, 0.0, 0.0), -1.5, 0.5)
@@ -29,7 +33,8 @@ GIFT_EN = SavedReply(1, "Gift wrapping", "We can gift wrap any order: choose Gif
 POINTS_EN = SavedReply(2, "Club points", "Club points never expire while your account is active.", "en")
 GIFT_FA = SavedReply(3, "بسته‌بندی هدیه", "برای بسته‌بندی هدیه، هنگام پرداخت گزینه‌ی بسته‌بندی هدیه را انتخاب کنید.", "fa")
 WAREHOUSE_FA = SavedReply(4, "ساعت کاری انبار", "انبار مرکزی در روزهای جمعه تعطیل است.", "fa")
-SOURCE_LINE = re.compile(r"^(?:Source|منبع): (?P<title>.+) \((?P<link>[^()]+)\)$")
+SOURCE_LINE = re.compile(r"^(?:Source|منبع): (?P<title>.+)$")
+URL_LINE = re.compile(r"^https?://\S+$")
 
 
 @pytest.fixture
@@ -85,14 +90,18 @@ def conversation(service: ChatService, session_id: str) -> Conversation:
     return conv
 
 
-def answer_blocks(draft: Draft) -> list[tuple[list[str], str]]:
-    """The draft's answer paragraphs as (quoted lines, source link); holding lines and courtesies are left out."""
+def answer_blocks(draft: Draft) -> list[tuple[list[str], str | None]]:
+    """The draft's answer paragraphs as (quoted lines, URL); holding lines and courtesies are left out.
+
+    A paragraph answers when it ends with the source line, or with the source line and the URL on its own line.
+    """
     blocks = []
     for paragraph in draft.text.split("\n\n"):
         lines = paragraph.splitlines()
+        url = lines.pop() if lines and URL_LINE.match(lines[-1]) else None
         source = SOURCE_LINE.match(lines[-1]) if lines else None
         if source:
-            blocks.append((lines[:-1], source["link"]))
+            blocks.append((lines[:-1], url))
     return blocks
 
 
@@ -328,6 +337,113 @@ def test_suggest_concise_draft_keeps_first_sentences_and_citations(service, sugg
     assert concise.citations == full.citations
     for (short, _), (long, _) in zip(answer_blocks(concise), answer_blocks(full), strict=True):
         assert "\n".join(long).startswith("\n".join(short))
+
+
+# --- each passage once; sources a person can read -------------------------------------------------
+
+
+def _city_section(service: ChatService) -> Section:
+    """The section of the cash-on-delivery article that lists its cities."""
+    sections = service.matcher.searcher.article_sections("fa-cash-on-delivery")
+    return next(s for s in sections if "- مشهد" in s.text)
+
+
+def _quotes_in_turn(service, monkeypatch, *quotes: str) -> None:
+    """From now on, make answer selection quote ``quotes`` from the list section, one per question, in order."""
+    section = _city_section(service)
+    given = iter(quotes)
+    monkeypatch.setattr(service, "quote", lambda hit, query, **_: (next(given), section))
+
+
+def _repeated(text: str) -> list[str]:
+    """The sentences, list items and table rows a draft quotes more than once (its own lines aside)."""
+    counts = Counter(p for p in pieces(text) if not URL_LINE.match(p) and not SOURCE_LINE.match(p))
+    return [p for p, n in counts.items() if n > 1]
+
+
+TWO_COD_QUESTIONS = "پرداخت در محل در کدام شهرها فعال است؟ در قم پرداخت در محل فعال است؟"
+
+
+def test_suggest_a_quote_contained_in_another_of_the_same_section_is_not_repeated(service, suggester, monkeypatch):
+    # The defect as agents saw it: the whole list for one question, then the list's opening with
+    # only Mashhad and Tabriz for the next.
+    units = section_units(_city_section(service).text)
+    whole = join_units(units, range(len(units)))
+    intro = next(i for i, u in enumerate(units) if u.text.endswith(":"))
+    some = join_units(units, [intro] + [i for i, u in enumerate(units) if u.text in ("- مشهد", "- تبریز")])
+    sid = converse(service, TWO_COD_QUESTIONS)
+    _quotes_in_turn(service, monkeypatch, whole, some)
+    result = suggester.suggest(conversation(service, sid))
+    assert [q.article_id for q in result.questions] == ["fa-cash-on-delivery"] * 2
+    for draft in kb_drafts(result):
+        assert _repeated(draft.text) == []
+        assert draft.text.count("- مشهد") == 1
+    assert [lines for lines, _ in answer_blocks(result.drafts[0])] == [whole.splitlines()]
+
+
+def test_suggest_overlapping_quotes_of_one_section_become_one_passage_in_reading_order(service, suggester, monkeypatch):
+    units = section_units(_city_section(service).text)
+    intro = next(i for i, u in enumerate(units) if u.text.endswith(":"))
+    first = [intro, intro + 4]  # the opening and Mashhad
+    second = [intro, intro + 1, intro + 5]  # the opening, Tehran and Tabriz
+    sid = converse(service, TWO_COD_QUESTIONS)
+    _quotes_in_turn(service, monkeypatch, join_units(units, first), join_units(units, second))
+    result = suggester.suggest(conversation(service, sid))
+    (lines, _), *rest = answer_blocks(result.drafts[0])
+    assert rest == []
+    assert lines == [units[i].text for i in sorted(set(first) | set(second))]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "How much is shipping in Tehran? How many days do I have to return something?",
+        "هزینه‌ی ارسال به تهران چقدر است؟ پرداخت در محل برای شهر ما فعال است؟",
+    ],
+)
+def test_suggest_source_is_the_title_then_the_url_alone_on_its_line(service, suggester, message):
+    result = suggester.suggest(conversation(service, converse(service, message)))
+    assert len(result.drafts[0].citations) == 2
+    for draft in kb_drafts(result):
+        lines = draft.text.splitlines()
+        for citation in draft.citations:
+            at = lines.index(citation.url)  # the URL is a line of its own, with nothing around it
+            assert SOURCE_LINE.match(lines[at - 1]) and citation.title in lines[at - 1]
+        prose = [line for line in lines if not URL_LINE.match(line)]
+        assert not any("http" in line or "(" + citation.article_id in line for line in prose)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ("پرداخت در محل کجاها فعاله؟", "تو قم هم هست؟"),
+        ("هزینه ارسال به شیراز چقدره و پرداخت در محل دارید؟",),
+        ("هزینه ارسال به شیراز چقدره؟ پرداخت در محل برای کدوم شهرها هست؟",),
+        ("ارسال یخچال چقدر هزینه داره؟", "برای کرج چطور؟"),
+        ("چند روز برای مرجوعی وقت دارم؟", "هزینه مرجوعی با کیه؟"),
+        ("Can I order from abroad? Can I pay with a foreign card?",),
+        ("How much is shipping in Tehran?", "and to Shiraz?"),
+    ],
+)
+def test_suggest_real_model_quotes_nothing_twice(real_service, turns):
+    # Four of these quoted a sentence, list item or table row twice before quotes were merged.
+    sid = converse(real_service, *turns)
+    result = ReplySuggester(real_service).suggest(conversation(real_service, sid))
+    assert any(q.answered for q in result.questions)
+    for draft in kb_drafts(result):
+        assert _repeated(draft.text) == [], draft.text
+        assert "(http" not in draft.text
+
+
+@pytest.mark.integration
+def test_suggest_real_model_keeps_the_whole_list_a_passage_introduces(real_service):
+    sid = converse(real_service, "پرداخت در محل کجاها فعاله؟", "تو قم هم هست؟")
+    result = ReplySuggester(real_service).suggest(conversation(real_service, sid))
+    cities = [line for line in _city_section(real_service).text.splitlines() if line.startswith("- ")]
+    for draft in kb_drafts(result):  # the concise draft too: «فقط در … - تهران و کرج» alone would be wrong
+        assert all(draft.text.count(city) == 1 for city in cities), draft.text
+    assert "در قم" in result.drafts[0].text
 
 
 # --- saved replies --------------------------------------------------------------------------------
