@@ -342,13 +342,17 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
         svc: Service,
         request: Request,
         x_pasokh_site_key: Annotated[str | None, Header(max_length=200)] = None,
+        site_key: Annotated[
+            str | None, Query(max_length=200, description="The widget's site key (or the X-Pasokh-Site-Key header).")
+        ] = None,
     ) -> JSONResponse:
         """Tell the widget whether it may run on this page, and the team's time zone and hours.
 
         Any page may read the answer (so a widget on a site that is not allowed can say so instead of failing
-        at every message); it holds nothing private.
+        at every message); it holds nothing private. The key may come as a query parameter: a plain request
+        needs no CORS preflight, which a server refuses for an origin it does not allow.
         """
-        problem = _widget_problem(settings, x_pasokh_site_key, request)
+        problem = _widget_problem(settings, x_pasokh_site_key or site_key, request)
         now = svc.clock()
         opening = svc.hours.next_opening(now)
         body = {

@@ -30,6 +30,7 @@ from bot.chat_types import (
     Source,
     clean_name,
 )
+from bot.citing import source_lines
 from bot.cues import dissatisfied, small_talk
 from bot.extract import select_quote
 from bot.handoff import HandoffDecision, TurnFacts, decide
@@ -271,7 +272,7 @@ class ChatService:
             []
             if handed_off or talk
             else self.related.for_answer(
-                [s.article_id for s in sources],
+                sources,
                 [h.article.id for a in answers for h in a.match.hits[1:4]],
                 lang,
             )
@@ -459,12 +460,13 @@ class ChatService:
         assert hit is not None
         text, section = self.quote(hit, answer.query, focus=answer.question if answer.follow_up else None,
                                    vector=answer.vector)  # fmt: skip
-        link = hit.article.url or hit.article.id
         lines = []
         if hit.article.lang != lang and hit.article.lang in LANGS:
             lines.append(replies.text(f"other_language_{hit.article.lang}", lang))
         lines.append(text)
-        lines.append(f"{replies.text('source', lang)}: {hit.article.title} ({link})")
+        # "Source: title", then the address alone on its line: in a Persian line, brackets around a Latin
+        # address are reordered by the bidi algorithm.
+        lines.extend(source_lines(replies.text("source", lang), hit.article.title, hit.article.url, lang))
         return "\n".join(line for line in lines if line), self._source(hit, section, answer.match.confidence)
 
     def quote(

@@ -28,9 +28,10 @@ def ask(service, message: str, **kw):
 
 
 def quoted_lines(reply: str, source_word: str) -> list[str]:
-    """The lines of a one-answer reply between the bot's own words and the source line."""
+    """The lines of a one-answer reply before its source line (the title, then the address on its own line)."""
     lines = reply.split("\n\n")[0].splitlines()
-    return [line for line in lines if not line.startswith(source_word)]
+    cut = next((i for i, line in enumerate(lines) if line.startswith(source_word)), len(lines))
+    return lines[:cut]
 
 
 def test_a_how_long_question_quotes_the_number(service):

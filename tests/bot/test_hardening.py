@@ -243,6 +243,9 @@ def test_widget_config_says_where_the_widget_may_run_and_any_page_may_read_it(de
         # No key, but a page on an origin the API does not serve (CORS): sending would fail, so it says so.
         assert config(None, "https://other.example")["problem"] == "origin_not_allowed"
         assert config(None, None)["allowed"] is True  # the server's own pages
+        # The key in the query: a plain request, which needs no CORS preflight on any page.
+        by_query = c.get("/v1/widget/config", params={"site_key": "wrong-key"}, headers={"Origin": "https://a.example"})
+        assert by_query.json()["problem"] == "unknown_site_key"
 
 
 def test_widget_config_next_opening_is_the_teams_next_start(demo_index, tmp_path):

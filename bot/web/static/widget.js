@@ -795,18 +795,24 @@
     );
   }
 
-  /** Read GET v1/widget/config once: whether this page may chat, the business's time zone, the length limit. */
+  /**
+   * Read GET v1/widget/config once: whether this page may chat, the business's time zone, the length limit.
+   *
+   * Asked as a plain request (the site key in the query, no header of our own): a custom header makes the
+   * browser ask the server first (a CORS preflight), which a server refuses for an origin it does not allow,
+   * and then the widget could not tell the customer why it cannot chat here.
+   */
   async function loadConfig() {
-    let config;
+    let config = null;
     try {
-      config = await api("v1/widget/config");
+      const url = new URL("v1/widget/config", cfg.base);
+      url.searchParams.set("site_key", cfg.siteKey);
+      const response = await fetch(url, { credentials: "omit", headers: { Accept: "application/json" } });
+      if (response.ok) config = await response.json();
+      else console.warn(`Pasokh: the widget configuration answered HTTP ${response.status}`);
     } catch (error) {
-      config = error instanceof ApiError ? null : await plainConfig();
-      if (!config) {
-        // A server without the endpoint, or unreachable: keep the defaults; sending will say what is wrong.
-        console.warn(`Pasokh: could not read the widget configuration (${error.message || error})`);
-        return;
-      }
+      // A server without the endpoint, or unreachable: keep the defaults; sending will say what is wrong.
+      console.warn(`Pasokh: could not read the widget configuration (${error.message || error})`);
     }
     if (!config || typeof config !== "object") return;
     if (typeof config.timezone === "string" && config.timezone) cfg.timezone = config.timezone;
@@ -818,23 +824,6 @@
     applyState(state.convo);
     updateCounter();
     if (config.allowed === false) block(config.problem);
-  }
-
-  /**
-   * The configuration asked for without the site-key header, when the first request could not be read at all.
-   *
-   * A header of our own makes the browser ask the server first (a CORS preflight), and a server refuses that
-   * for an origin it does not allow; a plain request is answered for any page, and says this origin may not
-   * use the chat, which is what the customer should be told (rather than "try again" at every message).
-   */
-  async function plainConfig() {
-    if (new URL(cfg.base).origin === location.origin) return null;
-    try {
-      const response = await fetch(new URL("v1/widget/config", cfg.base), { credentials: "omit" });
-      return response.ok ? await response.json() : null;
-    } catch {
-      return null;
-    }
   }
 
   // ---------------------------------------------------------------- conversation
