@@ -4,13 +4,17 @@ Rules over normalised tokens, not one keyword: a request needs a *person* word (
 "agent", "real person", «یه آدم»…) in a requesting construction — a talk verb ("talk to",
 «با … صحبت کنم»), a transfer verb ("connect me to", «وصلم کن»), a want/need verb ("can I get
 an agent", «یه اپراتور می‌خوام»), a bare short message ("human please", «اپراتور لطفا»), a
-rejection of the bot ("stop the bot", «ربات نه»), "is anyone there" («کسی هست؟») or a call-back
-request ("call me back", «باهام تماس بگیرید»). Finglish ("ba operator harf bezanam") works too.
+rejection of the bot ("stop the bot", «ربات نه»), "is anyone there" («کسی هست؟»), a call-back
+request ("call me back", «باهام تماس بگیرید», "behem zang bezanid"), a preference ("I'd rather
+speak with a real person", «ترجیح می‌دم یه کارشناس بررسی کنه») or a person asked to handle the
+case ("can a real person check my claim?", «لطفاً یه اپراتور انسانی جواب بده»). Finglish
+("ba operator harf bezanam") works too.
 
 Deliberately *not* requests, so the knowledge base answers them instead:
 
 * negated or hypothetical asks: "I don't need an agent", «نیازی به اپراتور نیست», "do I have to
-  talk to an agent to cancel?";
+  talk to an agent to cancel?", "I'd rather use the app than talk to an agent" ("rather" alone
+  is a preference, not a negation: "I'd rather speak with a person" asks for one);
 * other meanings: "travel agent", "human resources", "in person", the mobile operator
   («اپراتور همراه اول»), backups («نسخه پشتیبان»), jobs ("become a delivery agent",
   «استخدام کارشناس»);
@@ -61,8 +65,9 @@ _STRONG = (
     | _words("خدمات_مشتریان پشتیبان_آنلاین")
 )
 _WEAK = _words(
-    "someone somebody anyone anybody people staff team support employee employees expert specialist consultant "
-    "advisor adviser colleague poshtibani kasi yeki کسی یکی شخص فرد نفر"
+    "someone somebody anyone anybody people staff team support employee employees expert experts specialist "
+    "specialists consultant consultants advisor advisors adviser advisers colleague colleagues department "
+    "poshtibani kasi yeki nafar کسی یکی شخص فرد نفر بخش واحد"
 ) | _fa_forms("پشتیبانی")
 _PERSON = _STRONG | _WEAK
 
@@ -71,12 +76,35 @@ _EN_CONTACT = _words("contact reach")
 _FA_TALK = _words("صحبت حرف گفتگو چت مکالمه گپ کاردارم")
 _FA_CONTACT = _words("تماس ارتباط")
 _TALK = _EN_TALK | _FA_TALK
-_EN_TRANSFER = _words("connect transfer forward redirect route put pass hand switch refer patch")
+_EN_TRANSFER = _words(
+    "connect transfer forward redirect route put pass hand switch refer patch connecting transferring putting passing"
+)
 _EN_TRANSFERRED = _words("connected transferred forwarded redirected routed escalated")
 _FA_TRANSFER_ANY = _words("وصل وصلم وصلمون vasl vaslam vasle vaslemoon")
 _FA_TRANSFER_STRONG = _words("منتقل منتقلم انتقال ارجاع ارجاعم صدا montaghel")
 _EN_REQUEST = _words("want need get give request prefer")
 _FA_REQUEST = _words("خوام خواهم خوایم خواستم خواستیم لازم درخواست بدید بدین بده خواستار بیاد بیاید mikham mikhastam")
+# A preference ("I'd rather …", «ترجیح می‌دم …»): a person after it is asked for, unless "than" puts it second.
+_PREFER = _words("rather prefer preferably ترجیح tarjih")
+# What a person is asked to do with the case ("have a human look at it", «یه کارشناس بررسی کنه»).
+_EN_HANDLE = _words("look check review handle help answer respond reply call contact deal sort assist")
+# In English an agent or operator "checking" may be a question about the service ("can an agent see my
+# password?"): the handling rule takes only a person named as human.
+_EN_HUMAN = _words("human humans person")
+_EN_REAL = _words("real actual live proper genuine human")
+_FA_HANDLE = _words(
+    "بررسی رسیدگی پیگیری جواب پاسخ کمک زنگ تماس نگاه barresi residegi peygiri javab pasokh komak zang tamas negah"
+)
+# Subjunctive and imperative forms of «کردن»/«دادن»/«زدن»/«گرفتن», also in Finglish: a request, not a report.
+_FA_ASK_VERB = _words(
+    "کنه کنن کنید کنین بکنه بکنن بده بدن بدید بدین بزنه بزنن بزنید بزنین بگیره بگیرن بگیرید بگیرین بندازه "
+    "kone konan konid konin bede bedan bedid bedin bezane bezanan bezanid bezanin begire begiran begirid begirin"
+)
+# Words that make a clause a request for the handling rule ("can", «میشه», "please", «لطفاً», "need", «باید»).
+_ASKING = _words(
+    "can could would please possible have need needs want let لطفا میشه میشود ممکنه امکان امکانش باید خوام "
+    "خواهش خواهشا ممنون mishe lotfan age momkene bayad"
+)
 _BOT = _words(
     "bot bots robot robots chatbot chatbots machine ai automated automatic computer algorithm "
     "ربات رباتی روبات بات ماشین رباته رباتها"
@@ -90,12 +118,15 @@ _FILLER = _words(
     "can could may have talk speak chat to with urgent urgently immediately quickly only instead some one of "
     "your yes yeah sir madam customer service support sales "
     "lotfan lotfa salam ye yek vaghei vaghee online ba mikham "
-    "لطفا سلام ممنون مرسی میشه ممکنه یه یک واقعی آنلاین انلاین زنده الان فوری سریع خواهش می کنم با به یکی "
+    "لطفا سلام ممنون مرسی میشه ممکنه یه یک واقعی انسانی آنلاین انلاین زنده الان فوری سریع خواهش می کنم با به یکی "
     "از آقا خانم خانوم جان عزیز پشتیبانی فروش فقط همین حالا رو را خوام خواهم بده بدید"
 )
 
-_EN_NEGATORS = _words("not never without nobody instead rather")
-_FA_NEGATORS = _words("نیازی احتیاجی بدون نخوام نمیخوام")
+_EN_NEGATORS = _words("not never without nobody instead")
+_THAN_OPENERS = _words("rather other else better")  # "rather … than talk to an agent": the person comes second
+_FA_NEGATORS = _words(
+    "نیازی احتیاجی بدون نخوام نمیخوام niazi ehtiaji bedune nemikham nemikhaym nemikhaim nemikhastam nemikhad"
+)
 _FA_NEGATED_STEMS = ("خوا", "کن", "زن")  # «نمی‌خوام», «نمی‌کنم», «نمی‌زنم»; not «نمی‌تونم», «نمی‌شه»
 _FA_PAST = _words("کردم کردیم کرده کردند کردید کردین زدم زدیم زده زدند زدید بودم شدم")
 
@@ -127,6 +158,7 @@ _NOT_PERSON_AFTER: dict[str, frozenset[str]] = {
     "اپراتور": _words("همراه ایرانسل رایتل تلفن موبایل شبکه سیم سیمکارت اینترنت شاتل مخابرات"),
     "پشتیبان": _words("گیری گرفتن بگیرم بگیرید بگیرین گیر"),
 }
+_CALL_WHEN = _words("back please now asap at on when today tomorrow as soon urgently about")
 _OPERATOR_CONTEXT = _words("سیمکارت سیم شارژ ایرانسل رایتل آنتن انتن sim irancell rightel recharge coverage signal")
 
 _JOB_WORDS = _words(
@@ -286,7 +318,7 @@ def _match_clause(tokens: list[str]) -> str | None:
     for index in range(len(tokens)):
         if _talk_at(tokens, index):
             return "talk_to_person"
-        if _want_at(tokens, index):
+        if _want_at(tokens, index) or _prefer_at(tokens, index) or _handle_at(tokens, index):
             return "ask_for_person"
         if _anyone_there_at(tokens, index):
             return "anyone_there"
@@ -315,6 +347,10 @@ def _negated(tokens: list[str], start: int, end: int) -> bool:
     before = tokens[max(0, start - 5) : start]
     after = tokens[end + 1 : end + 5]
     if _EN_NEGATORS & set(before) or _FA_NEGATORS & set(before + after):
+        return True
+    if "than" in tokens[:start] and _THAN_OPENERS & set(tokens[: tokens.index("than")]):
+        return True
+    if "rather" in before and tokens[tokens.index("rather") + 1 : tokens.index("rather") + 2] == ["not"]:
         return True
     for offset, token in enumerate(before):
         # A clause-opening "no" answers the bot ("no, I want a human"); elsewhere it negates.
@@ -363,12 +399,13 @@ def _talk_at(tokens: list[str], index: int) -> bool:
             if _is_person(tokens, end, strong=strong) and {"to", "with"} & set(tokens[index + 1 : end]):
                 return not _negated(tokens, index, end)
         return False
-    # Persian and Finglish: «با» + person within a few words of the verb, on either side.
-    for ba in range(max(0, index - 6), min(len(tokens), index + 3)):
+    # Persian and Finglish: «با» + person within a few words of the verb, on either side; a topic
+    # («درباره‌ی قرارداد») may sit between them.
+    for ba in range(max(0, index - 8), min(len(tokens), index + 3)):
         if tokens[ba] not in ("با", "ba"):
             continue
         person = _near_person(tokens, ba + 1, ba + 4, strong=strong)
-        if person is not None and abs(person - index) <= 6:
+        if person is not None and abs(person - index) <= 8:
             return not _negated(tokens, min(ba, index), max(person, index))
     return False
 
@@ -404,6 +441,8 @@ def _want_at(tokens: list[str], index: int) -> bool:
     """
     token = tokens[index]
     english = token in _EN_REQUEST or (token == "like" and tokens[index - 1 : index] in (["would"], ["i'd"]))
+    # "this needs a human" asks; "the patient needs a supervisor" states a rule.
+    english = english or (token == "needs" and tokens[index - 2 : index][-1:] in (["this"], ["it"], ["one"], ["case"]))
     english = english or (token == "have" and {"can", "could", "may"} & set(tokens[max(0, index - 2) : index]))
     if english:
         allowed = _words("me us a an the one some real actual live proper genuine human help from of your just please")
@@ -414,7 +453,7 @@ def _want_at(tokens: list[str], index: int) -> bool:
                 return False
         return False
     if token in _FA_REQUEST:
-        allowed = _words("یه یک با لطفا واقعی آنلاین انلاین زنده رو را هم فوری پشتیبانی فروش ye yek vaghei")
+        allowed = _words("یه یک با لطفا واقعی انسانی آنلاین انلاین زنده رو را هم فوری پشتیبانی فروش ye yek vaghei")
         for step in (-1, 1):
             cursor = index + step
             while 0 <= cursor < len(tokens) and abs(cursor - index) <= 4:
@@ -423,6 +462,57 @@ def _want_at(tokens: list[str], index: int) -> bool:
                 if tokens[cursor] not in allowed and tokens[cursor] != "می":
                     break
                 cursor += step
+    return False
+
+
+def _prefer_at(tokens: list[str], index: int) -> bool:
+    """Match a preference for a person.
+
+    Examples: "I'd rather speak with a real person", "I'd rather sort this out with a human than a bot",
+    «ترجیح می‌دم یه کارشناس بررسی کنه». Not: "I'd rather use the app than talk to an agent", "rather not".
+    """
+    token = tokens[index]
+    if token not in _PREFER:
+        return False
+    if token == "rather" and not {"i'd", "id", "would", "we'd", "i", "we"} & set(tokens[max(0, index - 2) : index]):
+        return False  # "rather slow", "or rather"
+    for end in range(index + 1, min(len(tokens), index + 9)):
+        if tokens[end] in ("than", "not", "نه"):
+            return False
+        if _is_person(tokens, end, strong=True):
+            return not _negated(tokens, index, end)
+    return False
+
+
+def _handle_at(tokens: list[str], index: int) -> bool:
+    """Match a person asked to handle the case, in a clause that asks.
+
+    Examples: "have a human look at my claim", "can a real person check this?", «لطفاً یه اپراتور
+    انسانی جواب بده», «باید یه آدم بررسی کنه», "ye operator javab bede". A report ("an agent
+    answered me") has no asking word and a past verb, and does not match.
+    """
+    if not _is_person(tokens, index, strong=True) or tokens[index - 1 : index] in (["another"], ["other"]):
+        return False  # "another person to help you" is someone else, not support
+    following = tokens[index + 1 : index + 7]
+    named_human = tokens[index] in _EN_HUMAN or tokens[index - 1 : index] and tokens[index - 1] in _EN_REAL
+    english = bool(named_human) and any(word in _EN_HANDLE for word in following[:3])
+    persian = any(
+        word in _FA_HANDLE and following[offset + 1 : offset + 2] and following[offset + 1] in _FA_ASK_VERB
+        for offset, word in enumerate(following)
+    )
+    if not (english or persian) or not _asking_before(tokens, index):
+        return False
+    return not _negated(tokens, index, index)
+
+
+def _asking_before(tokens: list[str], index: int) -> bool:
+    """Return whether an asking word stands in the five words before ``tokens[index]``, not after "you"/"they".
+
+    "You need another person to help you" (a rule stated to the reader) does not ask.
+    """
+    for cursor in range(max(0, index - 5), index):
+        if tokens[cursor] in _ASKING and tokens[cursor - 1 : cursor] not in (["you"], ["they"], ["he"], ["she"]):
+            return True
     return False
 
 
@@ -481,15 +571,16 @@ def _asks_callback(tokens: list[str]) -> bool:
     for index, token in enumerate(tokens):
         nxt = tokens[index + 1 : index + 3]
         if token in ("call", "phone", "ring") and nxt[:1] == ["me"] and not _negated(tokens, index, index):
-            if len(nxt) == 1 or nxt[1] in _words("back please now asap at on when today tomorrow as soon urgently"):
+            if len(nxt) == 1 or nxt[1] in _CALL_WHEN:
                 return True
         if token == "give" and tokens[index + 1 : index + 4] == ["me", "a", "call"]:
             return not _negated(tokens, index, index)
-        fa_call = (token == "تماس" and nxt[:1] and nxt[0].startswith("بگیر")) or (
-            token == "زنگ" and nxt[:1] and nxt[0].startswith("بزن")
+        fa_call = (token in ("تماس", "tamas") and nxt[:1] and nxt[0].startswith(("بگیر", "begir"))) or (
+            token in ("زنگ", "zang") and nxt[:1] and nxt[0].startswith(("بزن", "bezan"))
         )
-        if fa_call and ({"باهام", "بهم", "باهامون", "بهمون"} & set(tokens) or _has_pair(tokens, ("با", "به"), "من")):
-            return True
+        me = {"باهام", "بهم", "باهامون", "بهمون", "behem", "baham", "behemun", "behemoon", "bahamun"}
+        if fa_call and (me & set(tokens) or _has_pair(tokens, ("با", "به", "ba", "be"), "من") or "man" in tokens):
+            return not _negated(tokens, index, index)
     return False
 
 

@@ -56,7 +56,7 @@ OWN_TEST = ROOT / "data" / "sentiment" / "test.jsonl"
 OWN_SOCIAL = ROOT / "data" / "sentiment" / "social.jsonl"
 OWN_SOCIAL_TEST = ROOT / "data" / "sentiment" / "social_test.jsonl"
 SEED = 13
-NON_ANGER_SIGNALS = frozenset({"thanks", "other_emotion"})
+NON_ANGER_SIGNALS = frozenset({"thanks", "other_emotion", "hedged"})
 """Signals whose combiner weight may only lower the anger score."""
 EMOTION_MAP = {"anger": "angry", "sadness": "negative", "joy": "positive", "optimism": "positive"}
 
@@ -469,7 +469,12 @@ def main() -> int:
     parser.add_argument(
         "--tweet-weight", type=float, default=2.0, help="sample weight of TweetEval emotion train rows in the head"
     )
-    parser.add_argument("--own-weight", type=float, default=4.0, help="sample weight of the project's own messages")
+    parser.add_argument(
+        "--own-weight",
+        type=float,
+        default=2.0,
+        help="sample weight of the own support messages in the head (4 until 2026-12-08; docs/sentiment.md)",
+    )
     parser.add_argument(
         "--centre", action="store_true", help="remove per-language mean embeddings (measured: no gain, off)"
     )

@@ -131,6 +131,26 @@ POSITIVES = [
     "نمیخوام با ربات چت کنم",
     "با پشتیبان صحبت کنم",
     "با اپراتور ارتباط برقرار کنم",
+    # Polite asks: a preference, a person asked to handle the case, a department, Finglish call-backs.
+    "I'd rather speak with a real person about my account, please.",
+    "I'd rather sort this out with a human than a bot.",
+    "I'd prefer a human for this one, thanks.",
+    "Is it possible to have a human look at my claim?",
+    "Can a real person check my application? It's a bit unusual.",
+    "I think this one needs a human.",
+    "Would you mind connecting me with one of your colleagues?",
+    "I'd rather have someone call me about this. Thanks.",
+    "ترجیح می‌دم یه کارشناس پرونده‌م رو بررسی کنه",
+    "میشه لطفاً یه همکار انسانی درخواستم رو بررسی کنه؟",
+    "اگر زحمتی نیست منو به بخش مالی وصل کنید.",
+    "می‌خواستم با یکی از همکاران‌تون درباره‌ی قرارداد صحبت کنم.",
+    "لطفاً یه اپراتور انسانی جواب بده، سؤالم یه کم پیچیده‌ست.",
+    "یه اپراتور انسانی میخوام",
+    "فکر کنم این مورد رو باید یه آدم بررسی کنه",
+    "mishe ye nafar behem zang bezane? mamnoon",
+    "lotfan ye karshenas ba man tamas begire",
+    "age mishe ye operator javab bede, soalam ye kam pichide ast",
+    "tarjih midam ye karshenas barresi kone",
 ]
 
 # Messages that mention agents, operators, people or support but do not ask to be handed over:
@@ -250,6 +270,22 @@ NEGATIVES = [
     "پول رو به حساب یه شخص دیگه انتقال دادم",
     "مدیریت حساب کاربری کجاست؟",
     "قیمت بسته آدم آهنی چنده؟",
+    # "rather … than" and "rather not" put the person second or refuse one; a person that only
+    # appears in a report, a rule or someone else's need is not asked for.
+    "I'd rather use the app than talk to an agent.",
+    "I'd rather not talk to anyone, just send the link.",
+    "I'd rather wait for the refund.",
+    "Is there any way other than talking to an agent?",
+    "The agent answered me yesterday, thanks.",
+    "Can an agent see my password?",
+    "You need another person to help you with the form.",
+    "The patient needs a supervisor at all times.",
+    "کارشناس شما دیروز جواب داد",
+    "کارشناس بررسی کرد و گفت مشکلی نیست",
+    "وقتی کارشناس بررسی کنه، نتیجه رو پیامک می‌کنید؟",
+    "مودم رو به برق وصل کردم ولی چراغش روشن نمیشه",
+    "ye karshenas dirooz behem zang zad",
+    "nemikham kasi behem zang bezane, faghat payamak bedid",
 ]
 
 

@@ -243,15 +243,15 @@ def test_head_scorer_signals_raise_anger_score(head_scorer, fake_vectors, calm, 
 
 
 def test_head_scorer_shouting_never_lowers_anger_score(head_scorer, fake_vectors):
-    # The combiner is fitted monotone; SHOUTING currently gets weight 0 (capitalised words are
-    # mostly names in the tweet training data), so it may not raise the score, but never lowers it.
+    # The combiner is fitted monotone: a cue may get weight 0 (SHOUTING did until 2026-12-08, when
+    # capitalised words were mostly names in the training tweets), but it never lowers the score.
     vector = fake_vectors.embed_queries(["where is my order"])[0]
     calm = head_scorer.score("where is my order", vector).score
     assert head_scorer.score("WHERE IS MY ORDER", vector).score >= calm
 
 
 def test_head_combiner_is_monotone(head):
-    lowering = {SIGNAL_NAMES.index(name) + 1 for name in ("thanks", "other_emotion")}
+    lowering = {SIGNAL_NAMES.index(name) + 1 for name in ("thanks", "other_emotion", "hedged")}
     assert all(w >= 0 for i, w in enumerate(head.combiner) if i not in lowering)
     assert all(head.combiner[i] <= 0 for i in lowering)
 
