@@ -337,7 +337,7 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], ChatSer
             "messages": [t.to_json() for t in turns],
         }
 
-    @app.get("/v1/widget/config", response_model=WidgetConfig, tags=["customer"])
+    @app.get("/v1/widget/config", response_model=WidgetConfig, responses=ERRORS, tags=["customer"])
     def widget_config(
         svc: Service,
         request: Request,

@@ -915,6 +915,7 @@
     setStatus(mine, "sending");
     const withPeople = state.convo === "agent";
     setTyping(!withPeople); // an agent types for themselves; the bot stays silent then
+    let sent = false;
     try {
       let reply;
       try {
@@ -948,17 +949,19 @@
       }
       setTyping(false);
       applyState(next);
-      await sync();
-      return true;
+      sent = true;
     } catch (error) {
       setStatus(mine, "failed");
       showError(error);
-      return false;
     } finally {
       setTyping(false);
       state.busy = false;
       composer.removeAttribute("aria-busy");
     }
+    // Catch up with the transcript once the composer is free again: a customer who answers at once is not
+    // ignored while this read is under way.
+    if (sent) await sync();
+    return sent;
   }
 
   function chatBody(text) {
