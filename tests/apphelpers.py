@@ -67,3 +67,18 @@ def make_client(
 def bearer(key: str) -> dict[str, str]:
     """Return the Authorization header for ``key``."""
     return {"Authorization": f"Bearer {key}"}
+
+
+def sign_in(page, name: str, key: str, *, accepted: bool = True) -> None:
+    """Open the agent console in a Playwright page and sign in as ``name`` with ``key``.
+
+    With ``accepted`` (the default) it waits for the queue; pass False for a key the console should refuse.
+    """
+    from playwright.sync_api import expect  # noqa: PLC0415 - only the browser tests need it
+
+    page.goto("/console")
+    page.locator("#agent-name").fill(name)
+    page.locator("#agent-key").fill(key)
+    page.locator("#login-form button[type=submit]").click()
+    if accepted:
+        expect(page.locator("#app")).to_be_visible()

@@ -5,16 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from apphelpers import sign_in
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.integration
-
-
-def _sign_in(page, name: str, key: str) -> None:
-    page.goto("/console")
-    page.locator("#agent-name").fill(name)
-    page.locator("#agent-key").fill(key)
-    page.locator("#login-form button[type=submit]").click()
 
 
 def _ticket_of(server, session_id: str) -> dict:
@@ -33,7 +27,7 @@ def test_console_claims_ticket_and_suggested_reply_reaches_widget(open_widget, n
     ticket = _ticket_of(server, widget.page.evaluate("window.Pasokh.sessionId"))
 
     console = new_page(1366, 900)
-    _sign_in(console, "Maryam", server.agent_key)
+    sign_in(console, "Maryam", server.agent_key)
     expect(console.locator("#app")).to_be_visible()
     expect(console.locator("#who-name")).to_have_text("Maryam")
     item = console.locator(f'.ticket-item[data-ticket="{ticket["id"]}"]')
@@ -94,7 +88,7 @@ def test_console_claims_ticket_and_suggested_reply_reaches_widget(open_widget, n
 
 def test_console_refuses_wrong_key(new_page, server):
     page = new_page()
-    _sign_in(page, "Maryam", "not-the-key-0123456789")
+    sign_in(page, "Maryam", "not-the-key-0123456789", accepted=False)
     expect(page.locator("#login-error")).to_contain_text("not accepted")
     expect(page.locator("#app")).to_be_hidden()
 
@@ -109,14 +103,14 @@ def test_console_analytics_needs_admin_key_and_draws_charts(new_page, server, sc
     assert status == 200
 
     page = new_page(1366, 1000)
-    _sign_in(page, "Maryam", server.agent_key)
+    sign_in(page, "Maryam", server.agent_key)
     expect(page.locator("#app")).to_be_visible()
     page.locator("#tab-analytics").click()
     expect(page.locator("#analytics-error")).to_contain_text("admin key")
     expect(page.locator("#analytics")).to_be_hidden()
 
     page.locator("#sign-out").click()
-    _sign_in(page, "Admin", server.admin_key)
+    sign_in(page, "Admin", server.admin_key)
     page.locator("#tab-analytics").click()
     expect(page.locator("#tab-analytics")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#analytics")).to_be_visible()

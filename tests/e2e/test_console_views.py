@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from apphelpers import sign_in
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.integration
@@ -15,15 +16,6 @@ pytestmark = pytest.mark.integration
 POLL = 20_000  # the console polls the open ticket every 4 s and the queue every 8 s
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def sign_in(page, name: str, key: str) -> None:
-    """Open the console and sign in; wait for the queue."""
-    page.goto("/console")
-    page.locator("#agent-name").fill(name)
-    page.locator("#agent-key").fill(key)
-    page.locator("#login-form button[type=submit]").click()
-    expect(page.locator("#app")).to_be_visible()
 
 
 def chat(server, message: str, session_id: str | None = None, lang: str | None = None) -> dict:

@@ -15,21 +15,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from apphelpers import sign_in
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.integration
 
 POLL = 20_000  # the widget polls every 4 s while waiting or with an agent; the console polls the ticket every 4 s
 AWAY = {"en": "not available", "fa": "در دسترس نیستند"}
-
-
-def sign_in(page, name: str, key: str) -> None:
-    """Open the console and sign in."""
-    page.goto("/console")
-    page.locator("#agent-name").fill(name)
-    page.locator("#agent-key").fill(key)
-    page.locator("#login-form button[type=submit]").click()
-    expect(page.locator("#app")).to_be_visible()
 
 
 def send(widget, text: str) -> dict:
